@@ -1,0 +1,159 @@
+package safetensors
+
+import (
+	"math"
+	"sort"
+	"testing"
+
+	"github.com/lsalign/lsalign/internal/rng"
+)
+
+func TestFloat16Edges(t *testing.T) {
+	cases := []struct {
+		in   float32
+		want uint16
+	}{
+		{1, 0x3c00}, {-2, 0xc000}, {0.1, 0x2e66}, {float32(math.Copysign(0, -1)), 0x8000},
+		{65504, 0x7bff},     // largest half
+		{65519.996, 0x7bff}, // just below the midpoint to infinity
+		{65520, 0x7c00},     // the midpoint rounds to even, which is infinity
+		{1e10, 0x7c00}, {-1e10, 0xfc00},
+		{float32(math.Inf(1)), 0x7c00},
+		{0x1p-14, 0x0400},     // smallest normal
+		{0x1p-24, 0x0001},     // smallest subnormal
+		{0x1p-25, 0x0000},     // tie between 0 and 2^-24: even is 0
+		{0x1.8p-25, 0x0001},   // above the tie
+		{0x3p-25, 0x0002},     // tie between 1 and 2 subnormal ulps: even is 2
+		{0x3ffp-24, 0x03ff},   // largest subnormal
+		{0x3ff.8p-24, 0x0400}, // tie between largest subnormal and smallest normal
+		{1 + 0x1p-11, 0x3c00}, // tie: 1.0 has the even mantissa
+		{1 + 0x3p-11, 0x3c02}, // tie: rounds up to the even mantissa
+		{0x1p-30, 0}, {-0x1p-30, 0x8000},
+	}
+	for _, c := range cases {
+		if got := Float16bits(c.in); got != c.want {
+			t.Errorf("Float16bits(%g) = %#04x, want %#04x", c.in, got, c.want)
+		}
+	}
+	for _, in := range []uint32{0x7fc00000, 0x7f800001, 0xffc00001} {
+		h := Float16bits(math.Float32frombits(in))
+		if h&0x7c00 != 0x7c00 || h&0x3ff == 0 {
+			t.Errorf("Float16bits(NaN %#x) = %#04x, not a NaN", in, h)
+		}
+	}
+	if v := Float16frombits(0x7e00); !math.IsNaN(float64(v)) {
+		t.Errorf("Float16frombits(0x7e00) = %v, want NaN", v)
+	}
+	for h, want := range map[uint16]float32{0x0001: 0x1p-24, 0x03ff: 0x3ffp-24, 0x3c00: 1, 0xc000: -2, 0x7bff: 65504, 0x7c00: float32(math.Inf(1))} {
+		if got := Float16frombits(h); got != want {
+			t.Errorf("Float16frombits(%#04x) = %g, want %g", h, got, want)
+		}
+	}
+}
+
+func TestBFloat16Edges(t *testing.T) {
+	cases := []struct {
+		in   float32
+		want uint16
+	}{
+		{1, 0x3f80}, {-2, 0xc000}, {math.Pi, 0x4049},
+		{math.Float32frombits(0x3f808000), 0x3f80}, // tie: even mantissa
+		{math.Float32frombits(0x3f818000), 0x3f82}, // tie: rounds up to even
+		{math.Float32frombits(0x3f808001), 0x3f81}, // above the tie
+		{math.MaxFloat32, 0x7f80},                  // beyond the largest bfloat16 midpoint
+		{float32(math.Inf(-1)), 0xff80},
+		{math.Float32frombits(0x00000001), 0x0000}, // float32 subnormals round like any value
+	}
+	for _, c := range cases {
+		if got := BFloat16bits(c.in); got != c.want {
+			t.Errorf("BFloat16bits(%g) = %#04x, want %#04x", c.in, got, c.want)
+		}
+	}
+	if h := BFloat16bits(math.Float32frombits(0x7f800001)); h&0x7f80 != 0x7f80 || h&0x7f == 0 {
+		t.Errorf("BFloat16bits(signalling NaN) = %#04x, not a NaN", h)
+	}
+	if got := BFloat16frombits(0x4049); got != math.Float32frombits(0x40490000) {
+		t.Errorf("BFloat16frombits(0x4049) = %g", got)
+	}
+}
+
+// TestHalfRoundTripExhaustive checks that every non-NaN half and bfloat16
+// survives conversion to float32 and back.
+func TestHalfRoundTripExhaustive(t *testing.T) {
+	for i := range 1 << 16 {
+		h := uint16(i)
+		if f := Float16frombits(h); !math.IsNaN(float64(f)) && Float16bits(f) != h {
+			t.Fatalf("half %#04x -> %g -> %#04x", h, f, Float16bits(f))
+		}
+		if f := BFloat16frombits(h); !math.IsNaN(float64(f)) && BFloat16bits(f) != h {
+			t.Fatalf("bfloat16 %#04x -> %g -> %#04x", h, f, BFloat16bits(f))
+		}
+	}
+}
+
+// nearestOracle rounds x to the nearest of the non-negative values of a
+// 16-bit format, ties to the even bit pattern, by binary search over the
+// table of all of them (index = bit pattern, the last entry standing for
+// infinity at the next power of two).
+func nearestOracle(table []float64, x float64) uint16 {
+	sign := uint16(0)
+	if math.Signbit(x) {
+		sign, x = 0x8000, -x
+	}
+	i := sort.SearchFloat64s(table, x) // table[i-1] < x <= table[i]
+	switch {
+	case i == len(table):
+		return sign | uint16(len(table)-1)
+	case i == 0 || table[i] == x:
+		return sign | uint16(i)
+	}
+	lo, hi := table[i-1], table[i]
+	if x-lo < hi-x || (x-lo == hi-x && (i-1)%2 == 0) {
+		return sign | uint16(i-1)
+	}
+	return sign | uint16(i)
+}
+
+func formatTable(decode func(uint16) float32, inf uint16, infValue float64) []float64 {
+	table := make([]float64, inf+1)
+	for h := range inf {
+		table[h] = float64(decode(h))
+	}
+	table[inf] = infValue
+	return table
+}
+
+// TestRoundingOracle compares both conversions with the oracle on every
+// midpoint between neighbouring values, its float32 neighbours, and random
+// floats.
+func TestRoundingOracle(t *testing.T) {
+	formats := []struct {
+		name   string
+		encode func(float32) uint16
+		table  []float64
+	}{
+		{"F16", Float16bits, formatTable(Float16frombits, 0x7c00, 65536)},
+		{"BF16", BFloat16bits, formatTable(BFloat16frombits, 0x7f80, 0x1p128)},
+	}
+	r := rng.New(42)
+	for _, f := range formats {
+		check := func(x float32) {
+			if math.IsInf(float64(x), 0) || math.IsNaN(float64(x)) {
+				return
+			}
+			if got, want := f.encode(x), nearestOracle(f.table, float64(x)); got != want {
+				t.Fatalf("%s(%g [%#08x]) = %#04x, oracle %#04x", f.name, x, math.Float32bits(x), got, want)
+			}
+		}
+		for i := 0; i+1 < len(f.table); i++ {
+			mid := float32((f.table[i] + f.table[i+1]) / 2) // exact: one more bit than the format
+			for _, x := range []float32{mid, math.Nextafter32(mid, 0), math.Nextafter32(mid, float32(math.Inf(1)))} {
+				check(x)
+				check(-x)
+			}
+		}
+		for range 200000 {
+			check(math.Float32frombits(uint32(r.Uint64())))
+		}
+	}
+}
