@@ -1,0 +1,324 @@
+// Package checkpoint saves and restores training state: model weights as
+// safetensors with a JSON config beside them (the Hugging Face convention),
+// AdamW moments, the step and the RNG state.
+//
+// A checkpoint is a directory. Save writes a complete new directory next to
+// the old one and swaps it in with renames, so a run killed at any moment
+// leaves either the previous or the new checkpoint, never a torn one.
+package checkpoint
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/lsalign/lsalign/format/safetensors"
+	"github.com/lsalign/lsalign/internal/rng"
+	"github.com/lsalign/lsalign/model"
+	"github.com/lsalign/lsalign/optim"
+)
+
+// File names inside a checkpoint directory.
+const (
+	WeightsFile   = "model.safetensors"
+	ConfigFile    = "config.json"
+	OptimizerFile = "optimizer.safetensors"
+	StateFile     = "state.json"
+)
+
+// State is the non-tensor training state.
+type State struct {
+	Step int       `json:"step"`
+	RNG  rng.State `json:"rng"`
+	// Extra is the caller's own resumable state (training options, data
+	// cursor, metrics so far), stored verbatim.
+	Extra json.RawMessage `json:"extra,omitempty"`
+}
+
+// Save writes the model, optimizer (may be nil) and state to dir atomically.
+func Save(dir string, m *model.Model, opt *optim.AdamW, st State) error {
+	tmp := dir + ".tmp"
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return err
+	}
+	if err := WriteModel(tmp, m); err != nil {
+		return err
+	}
+	if opt != nil {
+		meta := map[string]string{
+			"step": strconv.Itoa(opt.Step), "beta1": ftoa(opt.Beta1), "beta2": ftoa(opt.Beta2),
+			"eps": ftoa(opt.Eps), "weight_decay": ftoa(opt.WeightDecay),
+		}
+		n := int64(len(opt.M))
+		err := safetensors.WriteFile(filepath.Join(tmp, OptimizerFile), []safetensors.WriterTensor{
+			{Name: "exp_avg", Shape: []int64{n}, DType: "F32", Data: opt.M},
+			{Name: "exp_avg_sq", Shape: []int64{n}, DType: "F32", Data: opt.V},
+		}, meta)
+		if err != nil {
+			return err
+		}
+	}
+	if err := writeJSON(filepath.Join(tmp, StateFile), st); err != nil {
+		return err
+	}
+	if err := syncDir(tmp); err != nil {
+		return err
+	}
+	old := dir + ".old"
+	if err := os.RemoveAll(old); err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir); err == nil {
+		if err := os.Rename(dir, old); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return err
+	}
+	return os.RemoveAll(old)
+}
+
+// WriteModel writes model.safetensors and config.json into dir (each file
+// atomically). The weights use the canonical tensor names.
+func WriteModel(dir string, m *model.Model) error {
+	var ts []safetensors.WriterTensor
+	for _, t := range m.Params.Layout.Tensors {
+		shape := make([]int64, len(t.Shape))
+		for i, d := range t.Shape {
+			shape[i] = int64(d)
+		}
+		ts = append(ts, safetensors.WriterTensor{Name: t.Name, Shape: shape, DType: "F32",
+			Data: m.Params.Data[t.Off : t.Off+t.Size]})
+	}
+	if err := safetensors.WriteFile(filepath.Join(dir, WeightsFile), ts, map[string]string{"format": "pt"}); err != nil {
+		return err
+	}
+	return writeJSON(filepath.Join(dir, ConfigFile), m.Config)
+}
+
+// Exists reports whether dir (or the previous copy a killed Save left)
+// holds a checkpoint.
+func Exists(dir string) bool {
+	_, err := resolve(dir)
+	return err == nil
+}
+
+// resolve returns the directory to read: dir, or dir.old when a Save was
+// killed between its two renames.
+func resolve(dir string) (string, error) {
+	if _, err := os.Stat(filepath.Join(dir, StateFile)); err == nil {
+		return dir, nil
+	}
+	old := dir + ".old"
+	if _, err := os.Stat(filepath.Join(old, StateFile)); err == nil {
+		return old, nil
+	}
+	return "", fmt.Errorf("checkpoint %s: %w", dir, fs.ErrNotExist)
+}
+
+// Load restores a checkpoint written by Save. The optimizer is nil when the
+// checkpoint has none.
+func Load(dir string) (*model.Model, *optim.AdamW, State, error) {
+	var st State
+	d, err := resolve(dir)
+	if err != nil {
+		return nil, nil, st, err
+	}
+	m, err := LoadModel(d)
+	if err != nil {
+		return nil, nil, st, err
+	}
+	if err := readJSON(filepath.Join(d, StateFile), &st); err != nil {
+		return nil, nil, st, err
+	}
+	opt, err := loadOptimizer(filepath.Join(d, OptimizerFile), m.NumParams())
+	if err != nil {
+		return nil, nil, st, err
+	}
+	return m, opt, st, nil
+}
+
+// LoadModel reads config.json and model.safetensors from dir, checking that
+// the file holds exactly the tensors the config needs, with the right
+// shapes, as F32, and finite.
+func LoadModel(dir string) (*model.Model, error) {
+	cfgPath := filepath.Join(dir, ConfigFile)
+	var cfg model.Config
+	if err := readJSON(cfgPath, &cfg); err != nil {
+		return nil, err
+	}
+	m, err := model.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfgPath, err)
+	}
+	path := filepath.Join(dir, WeightsFile)
+	f, err := safetensors.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if err := FillParams(m, f, path); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// FillParams copies the tensors of an open safetensors file into m's
+// parameters, requiring an exact match of names, shapes and dtype F32.
+func FillParams(m *model.Model, f *safetensors.File, path string) error {
+	layout := m.Params.Layout
+	seen := map[string]bool{}
+	for _, t := range f.Tensors {
+		info, ok := layout.Lookup(t.Name)
+		if !ok {
+			return fmt.Errorf("%s: tensor %q: not part of this model's config", path, t.Name)
+		}
+		if t.DType != "F32" {
+			return fmt.Errorf("%s: tensor %q: dtype %s, want F32", path, t.Name, t.DType)
+		}
+		if !sameShape(t.Shape, info.Shape) {
+			return fmt.Errorf("%s: tensor %q: shape %v, want %v", path, t.Name, t.Shape, info.Shape)
+		}
+		v, err := f.Float32(t.Name)
+		if err != nil {
+			return err
+		}
+		for i, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return fmt.Errorf("%s: tensor %q: element %d is %v", path, t.Name, i, x)
+			}
+		}
+		copy(m.Params.Data[info.Off:info.Off+info.Size], v)
+		seen[t.Name] = true
+	}
+	for _, info := range layout.Tensors {
+		if !seen[info.Name] {
+			return fmt.Errorf("%s: tensor %q: missing", path, info.Name)
+		}
+	}
+	return nil
+}
+
+func loadOptimizer(path string, n int) (*optim.AdamW, error) {
+	f, err := safetensors.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	opt := optim.NewAdamW(n, 0)
+	for _, name := range []string{"exp_avg", "exp_avg_sq"} {
+		t, ok := f.Tensor(name)
+		if !ok {
+			return nil, fmt.Errorf("%s: tensor %q: missing", path, name)
+		}
+		if t.DType != "F32" || !sameShape(t.Shape, []int{n}) {
+			return nil, fmt.Errorf("%s: tensor %q: %s %v, want F32 [%d]", path, name, t.DType, t.Shape, n)
+		}
+		v, err := f.Float32(name)
+		if err != nil {
+			return nil, err
+		}
+		if name == "exp_avg" {
+			opt.M = v
+		} else {
+			opt.V = v
+		}
+	}
+	meta := f.Metadata
+	var perr error
+	num := func(key string) float64 {
+		x, err := strconv.ParseFloat(meta[key], 64)
+		if err != nil && perr == nil {
+			perr = fmt.Errorf("%s: metadata %q: %v", path, key, err)
+		}
+		return x
+	}
+	opt.Step = int(num("step"))
+	opt.Beta1, opt.Beta2, opt.Eps, opt.WeightDecay = num("beta1"), num("beta2"), num("eps"), num("weight_decay")
+	if perr != nil {
+		return nil, perr
+	}
+	return opt, nil
+}
+
+func sameShape(a []int64, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != int64(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func ftoa(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+
+// writeJSON writes v as indented JSON to path atomically.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, append(b, '\n'))
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteFileAtomic writes data to a temporary file in path's directory,
+// fsyncs it and renames it over path.
+func WriteFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

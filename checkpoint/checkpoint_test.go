@@ -1,0 +1,190 @@
+package checkpoint
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lsalign/lsalign/data"
+	"github.com/lsalign/lsalign/internal/rng"
+	"github.com/lsalign/lsalign/model"
+	"github.com/lsalign/lsalign/optim"
+	"github.com/lsalign/lsalign/train"
+)
+
+var cfg = model.Config{Family: "llama", Vocab: 40, Dim: 16, Layers: 2, Heads: 2, KVHeads: 1, Hidden: 24, MaxSeq: 16}
+
+// steps advances a stepper n steps with batches drawn from r.
+func steps(t *testing.T, st *train.Stepper, r *rng.RNG, corpus []int32, n int) []float64 {
+	t.Helper()
+	const B, T = 2, 16
+	var losses []float64
+	for range n {
+		s := data.RandomWindows(corpus, B, T+1, r)
+		inp, tgt := make([]int32, B*T), make([]int32, B*T)
+		for b := range B {
+			copy(inp[b*T:(b+1)*T], s[b*(T+1):])
+			copy(tgt[b*T:(b+1)*T], s[b*(T+1)+1:])
+		}
+		l, err := st.StepCE(inp, tgt, B, T, 1e-2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		losses = append(losses, l)
+	}
+	return losses
+}
+
+// TestKillAndResume: a run stopped after a checkpoint and resumed from it
+// continues bit-identically to a run that never stopped.
+func TestKillAndResume(t *testing.T) {
+	corpus := data.Markov(40, 2000, 3)
+	m, err := model.NewInit(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := train.NewStepper(m, 0.01)
+	r := rng.New(9)
+	steps(t, full, r, corpus, 5)
+	dir := filepath.Join(t.TempDir(), "ckpt")
+	extra, _ := json.Marshal(map[string]int{"cursor": 5})
+	if err := Save(dir, m, full.Opt, State{Step: 5, RNG: r.Snapshot(), Extra: extra}); err != nil {
+		t.Fatal(err)
+	}
+	want := steps(t, full, r, corpus, 5)
+
+	m2, opt2, st, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, st.Extra); err != nil {
+		t.Fatal(err)
+	}
+	if st.Step != 5 || compact.String() != string(extra) {
+		t.Fatalf("state %+v", st)
+	}
+	resumed := &train.Stepper{Model: m2, Opt: opt2}
+	got := steps(t, resumed, rng.FromState(st.RNG), corpus, 5)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("step %d after resume: loss %v, uninterrupted %v", 5+i, got[i], want[i])
+		}
+	}
+	for i, v := range m.Params.Data {
+		if m2.Params.Data[i] != v {
+			t.Fatalf("parameter %d differs after resume", i)
+		}
+	}
+}
+
+func TestSaveReplacesAndRecovers(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ckpt")
+	m, _ := model.NewInit(cfg, 1)
+	for step := 1; step <= 2; step++ {
+		if err := Save(dir, m, optim.NewAdamW(m.NumParams(), 0), State{Step: step}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, st, err := Load(dir); err != nil || st.Step != 2 {
+		t.Fatalf("Load after two saves: step %d err %v", st.Step, err)
+	}
+	// A Save killed between its renames leaves only dir.old: Load still finds it.
+	if err := os.Rename(dir, dir+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, st, err := Load(dir); err != nil || st.Step != 2 {
+		t.Fatalf("Load from .old: step %d err %v", st.Step, err)
+	}
+}
+
+func TestLoadRejectsBadFiles(t *testing.T) {
+	m, _ := model.NewInit(cfg, 1)
+	good := filepath.Join(t.TempDir(), "good")
+	if err := Save(good, m, nil, State{Step: 1}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		mutate func(dir string)
+		want   string
+	}{
+		{"truncated weights", func(d string) {
+			p := filepath.Join(d, WeightsFile)
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, b[:len(b)/2], 0o644)
+		}, WeightsFile},
+		{"garbage weights", func(d string) {
+			os.WriteFile(filepath.Join(d, WeightsFile), []byte("not a safetensors file at all"), 0o644)
+		}, WeightsFile},
+		{"heads not dividing dim", func(d string) {
+			c := cfg
+			c.Heads = 3
+			b, _ := json.Marshal(c)
+			os.WriteFile(filepath.Join(d, ConfigFile), b, 0o644)
+		}, "n_heads"},
+		{"kv heads not dividing heads", func(d string) {
+			c := cfg
+			c.KVHeads = 3
+			b, _ := json.Marshal(c)
+			os.WriteFile(filepath.Join(d, ConfigFile), b, 0o644)
+		}, "n_kv_heads"},
+		{"negative layers", func(d string) {
+			c := cfg
+			c.Layers = -1
+			b, _ := json.Marshal(c)
+			os.WriteFile(filepath.Join(d, ConfigFile), b, 0o644)
+		}, "n_layers"},
+		{"different shape", func(d string) {
+			c := cfg
+			c.Hidden = 32
+			b, _ := json.Marshal(c)
+			os.WriteFile(filepath.Join(d, ConfigFile), b, 0o644)
+		}, "shape"},
+		{"NaN weight", func(d string) {
+			bad, _ := model.New(cfg)
+			copy(bad.Params.Data, m.Params.Data)
+			bad.Params.View("blk.1.ffn_up.weight")[3] = float32(nan())
+			WriteModel(d, bad)
+		}, "blk.1.ffn_up.weight"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "ck")
+			copyDir(t, good, dir)
+			tc.mutate(dir)
+			_, _, _, err := Load(dir)
+			if err == nil {
+				t.Fatal("Load accepted a bad checkpoint")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not name %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func nan() float64 { var z float64; return z / z }
+
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,71 @@
+// Command lsalign studies and improves length generalization of language
+// models with Long-Short Alignment (Du et al., ICML 2025).
+//
+// Exit status: 0 success, 1 error, 2 usage error.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// usageError marks errors in how the command was called (exit status 2).
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// run executes the command line and returns the exit status; tests call it.
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRoot()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "lsalign:", err)
+	var ue usageError
+	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") ||
+		strings.HasPrefix(err.Error(), "unknown flag") || strings.Contains(err.Error(), "accepts ") {
+		return 2
+	}
+	return 1
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "lsalign",
+		Short: "Long-Short Alignment: measure and improve length generalization of language models",
+		Long: `lsalign implements "Long-Short Alignment for Effective Long-Context Modeling in LLMs"
+(Du, Huang, Wang, Wang; ICML 2025) on the CPU, from one binary: a model generalizes to
+inputs longer than it was trained on when its output distribution stays consistent
+across input lengths.
+
+It trains and evaluates decoder-only transformers with hand-written kernels, reads
+llama2.c, GGUF and safetensors models, reproduces the paper's synthetic studies,
+measures Long-Short Misalignment, and trains with the misalignment regularizer.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
+	})
+	root.AddCommand(newBenchCmd())
+	return root
+}
+
+// noArgs rejects positional arguments as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments, got %q", cmd.CommandPath(), args)
+	}
+	return nil
+}

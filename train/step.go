@@ -1,0 +1,76 @@
+// Package train is the training loop: optimizer steps on the plain or
+// regularized objective, evaluation, checkpoints, JSONL metrics and resume.
+package train
+
+import (
+	"github.com/lsalign/lsalign/align"
+	"github.com/lsalign/lsalign/model"
+	"github.com/lsalign/lsalign/optim"
+)
+
+// Stepper performs optimizer steps on one model. Not safe for concurrent use.
+type Stepper struct {
+	Model *model.Model
+	Opt   *optim.AdamW
+	Obj   align.Objective
+	Clip  float64 // global gradient-norm limit; 0 disables clipping
+
+	GradNorm float64 // norm before clipping of the last step (when Clip > 0)
+	dlogits  []float32
+}
+
+// NewStepper pairs a model with an AdamW optimizer.
+func NewStepper(m *model.Model, weightDecay float64) *Stepper {
+	m.EnsureGrads()
+	return &Stepper{Model: m, Opt: optim.NewAdamW(m.NumParams(), weightDecay)}
+}
+
+func (s *Stepper) grads(n int) []float32 {
+	if cap(s.dlogits) < n {
+		s.dlogits = make([]float32, n)
+	}
+	s.dlogits = s.dlogits[:n]
+	clear(s.dlogits)
+	return s.dlogits
+}
+
+// StepCE takes one step on next-token cross-entropy over inputs and
+// targets [B, T] and returns the loss before the update.
+func (s *Stepper) StepCE(inp, tgt []int32, B, T int, lr float64) (float64, error) {
+	m := s.Model
+	if err := m.Forward(inp, B, T, model.ForwardOptions{Train: true}); err != nil {
+		return 0, err
+	}
+	V := m.Config.Vocab
+	dl := s.grads(B * T * V)
+	loss := s.Obj.CrossEntropy(m.Logits(), dl, tgt, B*T, V, 1)
+	return loss, s.finish(dl, lr)
+}
+
+// StepPair takes one step on L* = L_train + alpha*L_misalign over B
+// sequences of l+extra+1 tokens (see align.PairWindows), running both
+// windows in one batch of 2B.
+func (s *Stepper) StepPair(seqs []int32, B, l, extra int, lr float64) (align.Loss, error) {
+	m := s.Model
+	inp, tgt := align.PairWindows(seqs, B, l, extra)
+	if err := m.Forward(inp, 2*B, l, model.ForwardOptions{Train: true}); err != nil {
+		return align.Loss{}, err
+	}
+	V := m.Config.Vocab
+	dl := s.grads(2 * B * l * V)
+	loss := s.Obj.Pair(m.Logits(), dl, tgt, B, l, extra, V)
+	return loss, s.finish(dl, lr)
+}
+
+func (s *Stepper) finish(dlogits []float32, lr float64) error {
+	m := s.Model
+	m.ZeroGrad()
+	if err := m.Backward(dlogits); err != nil {
+		return err
+	}
+	if s.Clip > 0 {
+		s.GradNorm = optim.ClipGradNorm(m.Grads.Data, s.Clip)
+	}
+	s.Opt.Update(m.Params.Data, m.Grads.Data, lr)
+	return nil
+}

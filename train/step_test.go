@@ -1,0 +1,67 @@
+package train
+
+import (
+	"math"
+	"runtime"
+	"testing"
+
+	"github.com/lsalign/lsalign/align"
+	"github.com/lsalign/lsalign/data"
+	"github.com/lsalign/lsalign/internal/rng"
+	"github.com/lsalign/lsalign/model"
+)
+
+var tinyTest = model.Config{Family: "llama", Vocab: 64, Dim: 32, Layers: 2, Heads: 4, KVHeads: 2, Hidden: 48, MaxSeq: 32}
+
+// run20 trains 20 steps (alternating plain and regularized steps) and
+// returns the loss bits of every step.
+func run20(t *testing.T, procs int) []uint64 {
+	old := runtime.GOMAXPROCS(procs)
+	defer runtime.GOMAXPROCS(old)
+	m, err := model.NewInit(tinyTest, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := NewStepper(m, 0.01)
+	st.Clip = 1
+	st.Obj.Reg = align.Regularizer{Alpha: 0.1}
+	corpus := data.Markov(64, 5000, 1)
+	r := rng.New(2)
+	const B, T = 4, 32
+	var bits []uint64
+	for step := range 20 {
+		var loss float64
+		if step%2 == 0 {
+			s := data.RandomWindows(corpus, B, T+1, r)
+			inp, tgt := make([]int32, B*T), make([]int32, B*T)
+			for b := range B {
+				copy(inp[b*T:(b+1)*T], s[b*(T+1):])
+				copy(tgt[b*T:(b+1)*T], s[b*(T+1)+1:])
+			}
+			loss, err = st.StepCE(inp, tgt, B, T, 3e-3)
+		} else {
+			extra := r.IntRange(1, T/2)
+			var l align.Loss
+			l, err = st.StepPair(data.RandomWindows(corpus, B, T+extra+1, r), B, T, extra, 3e-3)
+			loss = l.Total
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		bits = append(bits, math.Float64bits(loss))
+	}
+	return bits
+}
+
+func TestDeterministicAcrossGOMAXPROCS(t *testing.T) {
+	a, b := run20(t, 1), run20(t, 2)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("step %d: loss %v at GOMAXPROCS=1 but %v at 2", i, math.Float64frombits(a[i]), math.Float64frombits(b[i]))
+		}
+	}
+	// Even steps are plain cross-entropy steps: the model must be learning.
+	if first, last := math.Float64frombits(a[0]), math.Float64frombits(a[18]); last >= first {
+		t.Fatalf("cross-entropy did not fall in 20 steps: %v -> %v", first, last)
+	}
+}
