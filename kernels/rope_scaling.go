@@ -11,13 +11,13 @@ import (
 // _compute_dynamic_ntk_parameters, _compute_yarn_parameters); "ntk" is the
 // static NTK-aware base change and "abf" a raised base.
 type RopeScaling struct {
-	Type       string  // "none" (or ""), "linear" (PI), "ntk", "dynamic-ntk", "yarn", "abf"
-	Factor     float64 // s = L'/L, >= 1 for linear, ntk, dynamic-ntk and yarn
-	OrigCtx    int     // L, the original training context (dynamic-ntk and yarn)
-	NewBase    float64 // abf: the raised base (e.g. 500000)
-	BetaFast   float64 // yarn, default 32 when 0
-	BetaSlow   float64 // yarn, default 1 when 0
-	AttnFactor float64 // yarn: multiplies cos and sin (logits scale by its square); 0 = 0.1*ln(s)+1
+	Type       string  `json:"type,omitempty"`        // "none" (or ""), "linear" (PI), "ntk", "dynamic-ntk", "yarn", "abf"
+	Factor     float64 `json:"factor,omitempty"`      // s = L'/L, >= 1 for linear, ntk, dynamic-ntk and yarn
+	OrigCtx    int     `json:"orig_ctx,omitempty"`    // L, the original training context (dynamic-ntk and yarn)
+	NewBase    float64 `json:"new_base,omitempty"`    // abf: the raised base (e.g. 500000)
+	BetaFast   float64 `json:"beta_fast,omitempty"`   // yarn, default 32 when 0
+	BetaSlow   float64 `json:"beta_slow,omitempty"`   // yarn, default 1 when 0
+	AttnFactor float64 `json:"attn_factor,omitempty"` // yarn: multiplies cos and sin (logits scale by its square); 0 = 0.1*ln(s)+1
 }
 
 // Validate reports a scaling that InvFreq and RopeTable cannot use.
