@@ -3,6 +3,9 @@
 package train
 
 import (
+	"fmt"
+	"math"
+
 	"github.com/lsalign/lsalign/align"
 	"github.com/lsalign/lsalign/model"
 	"github.com/lsalign/lsalign/optim"
@@ -15,9 +18,20 @@ type Stepper struct {
 	Obj   align.Objective
 	Clip  float64 // global gradient-norm limit; 0 disables clipping
 
-	GradNorm float64 // norm before clipping of the last step (when Clip > 0)
+	GradNorm float64 // global gradient norm of the last step, before clipping
 	dlogits  []float32
 }
+
+// NonFiniteError reports a NaN or Inf loss or gradient norm. The step that
+// met it left the parameters and optimizer state untouched.
+type NonFiniteError struct {
+	What  string // "loss" or "gradient norm"
+	Value float64
+}
+
+func (e *NonFiniteError) Error() string { return fmt.Sprintf("%s is %v", e.What, e.Value) }
+
+func nonFinite(x float64) bool { return math.IsNaN(x) || math.IsInf(x, 0) }
 
 // NewStepper pairs a model with an AdamW optimizer.
 func NewStepper(m *model.Model, weightDecay float64) *Stepper {
@@ -35,7 +49,8 @@ func (s *Stepper) grads(n int) []float32 {
 }
 
 // StepCE takes one step on next-token cross-entropy over inputs and
-// targets [B, T] and returns the loss before the update.
+// targets [B, T] and returns the loss before the update. A non-finite loss
+// or gradient norm returns a *NonFiniteError and skips the update.
 func (s *Stepper) StepCE(inp, tgt []int32, B, T int, lr float64) (float64, error) {
 	m := s.Model
 	if err := m.Forward(inp, B, T, model.ForwardOptions{Train: true}); err != nil {
@@ -44,6 +59,9 @@ func (s *Stepper) StepCE(inp, tgt []int32, B, T int, lr float64) (float64, error
 	V := m.Config.Vocab
 	dl := s.grads(B * T * V)
 	loss := s.Obj.CrossEntropy(m.Logits(), dl, tgt, B*T, V, 1)
+	if nonFinite(loss) {
+		return loss, &NonFiniteError{"loss", loss}
+	}
 	return loss, s.finish(dl, lr)
 }
 
@@ -59,6 +77,9 @@ func (s *Stepper) StepPair(seqs []int32, B, l, extra int, lr float64) (align.Los
 	V := m.Config.Vocab
 	dl := s.grads(2 * B * l * V)
 	loss := s.Obj.Pair(m.Logits(), dl, tgt, B, l, extra, V)
+	if nonFinite(loss.Total) {
+		return loss, &NonFiniteError{"loss", loss.Total}
+	}
 	return loss, s.finish(dl, lr)
 }
 
@@ -68,8 +89,10 @@ func (s *Stepper) finish(dlogits []float32, lr float64) error {
 	if err := m.Backward(dlogits); err != nil {
 		return err
 	}
-	if s.Clip > 0 {
-		s.GradNorm = optim.ClipGradNorm(m.Grads.Data, s.Clip)
+	// ClipGradNorm with a limit <= 0 only measures.
+	s.GradNorm = optim.ClipGradNorm(m.Grads.Data, s.Clip)
+	if nonFinite(s.GradNorm) {
+		return &NonFiniteError{"gradient norm", s.GradNorm}
 	}
 	s.Opt.Update(m.Params.Data, m.Grads.Data, lr)
 	return nil

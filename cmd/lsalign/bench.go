@@ -108,6 +108,7 @@ batch 8, AdamW lr 1e-3), small (4 layers, dim 256, 8 heads / 4 kv heads, seq 512
 	f.BoolVar(&o.json, "json", false, "print a JSON summary as the last line")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "print every step")
 	cmd.AddCommand(newBenchGemmCmd())
+	cmd.AddCommand(newBenchInferCmd())
 	return cmd
 }
 
