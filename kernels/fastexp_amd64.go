@@ -20,3 +20,18 @@ func expAffineVec(dst, src []float32, scale, shift float32) (done int, sum float
 	}
 	return n, expAffineAVX2(&dst[0], &src[0], n, scale, shift)
 }
+
+// rowMaxAVX2 returns the largest of row[0..n), n a positive multiple of 8.
+//
+//go:noescape
+func rowMaxAVX2(row *float32, n int) float32
+
+// rowMaxVec returns the maximum of the longest prefix of row that is a
+// multiple of 8 (done = its length), or done 0 without AVX2.
+func rowMaxVec(row []float32) (done int, m float32) {
+	n := len(row) &^ 7
+	if n == 0 || !cpu.X86.HasAVX2 {
+		return 0, 0
+	}
+	return n, rowMaxAVX2(&row[0], n)
+}

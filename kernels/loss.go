@@ -11,11 +11,16 @@ import (
 // so logsumexp is accurate to float32 precision for V up to 32000 and
 // beyond, and huge logits cannot overflow.
 
-// rowMax returns the largest element of a non-empty row, with four
-// independent running maxima (twice as fast as one).
+// rowMax returns the largest element of a non-empty row: AVX2 on the
+// longest multiple-of-8 prefix where available, then four independent
+// running maxima (twice as fast as one). NaN elements after the first are
+// skipped on both paths.
 func rowMax(row []float32) float32 {
-	m0, m1, m2, m3 := row[0], row[0], row[0], row[0]
-	i := 0
+	i, m := rowMaxVec(row)
+	if i == 0 {
+		m = row[0]
+	}
+	m0, m1, m2, m3 := m, m, m, m
 	for ; i+4 <= len(row); i += 4 {
 		if row[i] > m0 {
 			m0 = row[i]

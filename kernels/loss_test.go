@@ -156,3 +156,22 @@ func BenchmarkCrossEntropy(b *testing.B) {
 		}
 	})
 }
+
+func TestRowMaxMatchesLoop(t *testing.T) {
+	r := rng.New(5)
+	for n := 1; n < 300; n++ {
+		row := testutil.Rand32(r, n, 3)
+		if n > 20 {
+			row[n/2] = float32(math.NaN()) // skipped, as by a `>` loop
+		}
+		want := row[0]
+		for _, v := range row[1:] {
+			if v > want {
+				want = v
+			}
+		}
+		if got := rowMax(row); got != want {
+			t.Fatalf("n=%d: rowMax %v, loop %v", n, got, want)
+		}
+	}
+}
