@@ -1,0 +1,214 @@
+package align
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/lsalign/lsalign/kernels"
+	"github.com/lsalign/lsalign/model"
+)
+
+// MetricOptions configures Misalignment (METHOD.md §2). The zero value of
+// each field means the default in its comment.
+type MetricOptions struct {
+	Divergence kernels.Divergence // SCE (default), symmetric KL or Jensen-Shannon
+	// LTrain is l_train; 0 means the model's training context (Config.MaxSeq).
+	LTrain int
+	// FracLo and FracHi bound the suffix lengths as fractions of LTrain:
+	// l1, l2 ~ U{ceil(FracLo*LTrain) .. floor(FracHi*LTrain)}. Both zero
+	// means the paper's [0.5, 1].
+	FracLo, FracHi float64
+	Samples        int    // number of (end, l1, l2) samples; 0 means 1000
+	Seed           uint64 // seeds the sampling and the bootstrap
+	// Extrapolate allows suffixes longer than ContextLimit for position
+	// schemes that can run them (not learned positions).
+	Extrapolate bool
+	// MaxBatchTokens caps B×T of one forward pass; 0 means 8192 (or one
+	// sequence when that is longer). Results do not depend on it beyond
+	// float rounding.
+	MaxBatchTokens int
+	// Progress, when set, is called each time a group of samples is done,
+	// with the number of finished and total samples.
+	Progress func(done, total int)
+}
+
+// Default settings of MetricOptions.
+const (
+	DefaultSamples     = 1000
+	DefaultFracLo      = 0.5
+	DefaultFracHi      = 1.0
+	defaultBatchTokens = 8192
+	bootstrapResamples = 2000
+	bootstrapSeedMix   = 0x5ce1b007 // decorrelates the bootstrap stream from sampling
+	samplesPerGroup    = 64         // samples whose suffixes are sorted and batched together
+)
+
+// MetricSample is one draw: the suffixes doc[End-L1:End] and doc[End-L2:End]
+// of document Doc (End is an exclusive token index) and their divergence.
+type MetricSample struct {
+	Doc   int     `json:"doc"`
+	End   int     `json:"end"`
+	L1    int     `json:"l1"`
+	L2    int     `json:"l2"`
+	Value float64 `json:"value"`
+}
+
+// MetricResult summarises the samples. Model and Text are for the caller to
+// fill (file names); Misalignment leaves them empty.
+type MetricResult struct {
+	Mean       float64    `json:"mean"`
+	Stderr     float64    `json:"stderr"` // sample standard deviation / sqrt(n)
+	CI95       [2]float64 `json:"ci95"`   // percentile bootstrap of the mean
+	Samples    int        `json:"samples"`
+	LTrain     int        `json:"l_train"`
+	LMin       int        `json:"l_min"` // the suffix length range actually drawn from
+	LMax       int        `json:"l_max"`
+	Divergence string     `json:"divergence"`
+	Seed       uint64     `json:"seed"`
+	Documents  int        `json:"documents"`
+	Tokens     int        `json:"tokens"`   // tokens in all documents
+	Eligible   int        `json:"eligible"` // end positions drawn from
+	Model      string     `json:"model"`
+	Text       string     `json:"text"`
+}
+
+// withDefaults fills zero fields and checks the rest against the model.
+func (o MetricOptions) withDefaults(c model.Config) (MetricOptions, error) {
+	if o.LTrain == 0 {
+		o.LTrain = c.MaxSeq
+	}
+	if o.FracLo == 0 && o.FracHi == 0 {
+		o.FracLo, o.FracHi = DefaultFracLo, DefaultFracHi
+	}
+	if o.Samples == 0 {
+		o.Samples = DefaultSamples
+	}
+	if o.MaxBatchTokens == 0 {
+		o.MaxBatchTokens = defaultBatchTokens
+	}
+	switch {
+	case o.LTrain < 1:
+		return o, fmt.Errorf("misalignment: l_train must be positive, got %d", o.LTrain)
+	case o.Samples < 1:
+		return o, fmt.Errorf("misalignment: samples must be positive, got %d", o.Samples)
+	case !(o.FracLo > 0 && o.FracLo <= o.FracHi && o.FracHi <= 1):
+		return o, fmt.Errorf("misalignment: fraction range [%g, %g] must satisfy 0 < lo <= hi <= 1", o.FracLo, o.FracHi)
+	case o.MaxBatchTokens < 1:
+		return o, fmt.Errorf("misalignment: max batch tokens must be positive, got %d", o.MaxBatchTokens)
+	}
+	if _, err := o.Divergence.MarshalText(); err != nil {
+		return o, fmt.Errorf("misalignment: %v", err)
+	}
+	if c.Head != model.HeadLM {
+		return o, fmt.Errorf("misalignment: the model has a %q head; the metric needs next-token logits", c.Head)
+	}
+	lo, hi := o.lengthRange()
+	if lo > hi {
+		return o, fmt.Errorf("misalignment: no integer length in [%g, %g] × l_train %d", o.FracLo, o.FracHi, o.LTrain)
+	}
+	if err := CheckContext(c, hi, o.Extrapolate); err != nil {
+		return o, fmt.Errorf("misalignment: l_train %d: %w", o.LTrain, err)
+	}
+	return o, nil
+}
+
+// lengthRange is [ceil(FracLo*LTrain), floor(FracHi*LTrain)], at least 1.
+func (o MetricOptions) lengthRange() (lo, hi int) {
+	// The epsilon keeps 0.5*511 = 255.5 exact while absorbing 0.1*30 = 3.0000000000000004.
+	lo = int(math.Ceil(o.FracLo*float64(o.LTrain) - 1e-9))
+	hi = int(math.Floor(o.FracHi*float64(o.LTrain) + 1e-9))
+	return max(lo, 1), hi
+}
+
+// ContextLimit is the longest input the model takes without extrapolating:
+// its training context (Config.MaxSeq), times the factor of a RoPE
+// scaling (linear, ntk, dynamic-ntk, yarn), applied to the scaling's
+// original context when set. 0 means no limit (ABF, whose raised base
+// names no length). hard reports learned positions, which cannot run longer
+// inputs at all.
+func ContextLimit(c model.Config) (limit int, hard bool) {
+	if c.Pos == model.PosLearned {
+		return c.MaxSeq, true
+	}
+	if c.Pos != model.PosRoPE {
+		return c.MaxSeq, false
+	}
+	s := c.RopeScaling
+	switch s.Type {
+	case "linear", "ntk", "dynamic-ntk", "yarn":
+		orig := c.MaxSeq
+		if s.OrigCtx > 0 {
+			orig = s.OrigCtx
+		}
+		return int(math.Floor(s.Factor*float64(orig) + 1e-9)), false
+	case "abf":
+		return 0, false
+	}
+	return c.MaxSeq, false
+}
+
+// CheckContext reports an input length n beyond ContextLimit, unless
+// extrapolate is set and the positions allow it.
+func CheckContext(c model.Config, n int, extrapolate bool) error {
+	limit, hard := ContextLimit(c)
+	if limit == 0 || n <= limit {
+		return nil
+	}
+	if hard {
+		return fmt.Errorf("length %d exceeds the model's %d learned positions", n, limit)
+	}
+	if extrapolate {
+		return nil
+	}
+	if c.Pos == model.PosRoPE && (c.RopeScaling.Type == "" || c.RopeScaling.Type == "none") {
+		return fmt.Errorf("length %d exceeds the model's training context %d; use a RoPE scaling (factor >= %.3g) or allow extrapolation",
+			n, limit, float64(n)/float64(limit))
+	}
+	return fmt.Errorf("length %d exceeds the model's usable context %d (training context %d, rope scaling %q); allow extrapolation to run it anyway",
+		n, limit, c.MaxSeq, c.RopeScaling.Type)
+}
+
+// Misalignment estimates Long-Short Misalignment of m on docs (token ids,
+// each document tokenized once, BOS included where the tokenizer adds it):
+// the mean over samples of D(g(x[end-l1:end]), g(x[end-l2:end])), where g is
+// the next-token distribution at the last position of a suffix fed as a
+// fresh sequence at positions 0..l-1.
+//
+// Sampling (see drawSamples): end is uniform over every position of every
+// document that leaves room for the longest suffix (end >= l_max), so a
+// suffix never crosses documents; l1 and l2 are independent and uniform in
+// [l_min, l_max]. The samples are drawn before any forward pass, so they
+// depend only on the seed, the options and the document lengths.
+//
+// Suffixes are processed samplesPerGroup samples at a time, sorted by
+// length and right-padded into batches of at most MaxBatchTokens tokens;
+// memory grows with the suffix length, not with the number of samples.
+func Misalignment(m *model.Model, docs [][]int32, opt MetricOptions) (MetricResult, []MetricSample, error) {
+	o, err := opt.withDefaults(m.Config)
+	if err != nil {
+		return MetricResult{}, nil, err
+	}
+	samples, eligible, err := drawSamples(docs, o)
+	if err != nil {
+		return MetricResult{}, nil, err
+	}
+	if err := evaluateSamples(m, docs, samples, o); err != nil {
+		return MetricResult{}, nil, err
+	}
+	values := make([]float64, len(samples))
+	for i, s := range samples {
+		values[i] = s.Value
+	}
+	lo, hi := o.lengthRange()
+	res := MetricResult{
+		Samples: len(samples), LTrain: o.LTrain, LMin: lo, LMax: hi,
+		Divergence: o.Divergence.String(), Seed: o.Seed,
+		Documents: len(docs), Eligible: eligible,
+	}
+	for _, d := range docs {
+		res.Tokens += len(d)
+	}
+	res.Mean, res.Stderr = MeanStderr(values)
+	res.CI95 = BootstrapMeanCI(values, 0.95, bootstrapResamples, o.Seed^bootstrapSeedMix)
+	return res, samples, nil
+}
