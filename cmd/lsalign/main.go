@@ -59,6 +59,7 @@ measures Long-Short Misalignment, and trains with the misalignment regularizer.`
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.AddCommand(newBenchCmd())
+	root.AddCommand(newSynthCmd())
 	root.AddCommand(newInspectCmd())
 	root.AddCommand(newTokenizeCmd())
 	root.AddCommand(newGenerateCmd())

@@ -1,0 +1,161 @@
+package experiment
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+
+	"github.com/lsalign/lsalign/model"
+)
+
+// SynthConfig is config.json: every setting of a study and where it ran.
+type SynthConfig struct {
+	Study        string            `json:"study"`
+	Options      SynthOptions      `json:"options"`
+	Model        model.Config      `json:"model"` // for pe nope and vocab 2; pos and vocab vary by combination
+	InitStd      float64           `json:"init_std"`
+	Loss         string            `json:"loss"`
+	Evaluation   string            `json:"evaluation"`
+	Definitions  map[string]string `json:"definitions"`
+	Combinations int               `json:"combinations"`
+	Workers      int               `json:"workers"`
+	GOMAXPROCS   int               `json:"gomaxprocs"`
+	GoVersion    string            `json:"go_version"`
+	GitCommit    string            `json:"git_commit,omitempty"` // from the binary's build info, when built from a checkout
+	GitModified  bool              `json:"git_modified,omitempty"`
+	Seconds      float64           `json:"seconds"`
+}
+
+// Definitions of the two errors, shared by config.json and summary.md.
+const (
+	DefMSE = "mean over held-out samples of (f^-1(y) - x)^2, where x is the task's target and y the model's " +
+		"output: the error in the task's own units (for the length task, length space)"
+	DefMSEFSpace = "mean over held-out samples of (y - f(x))^2: the error in the space the model was " +
+		"trained in; equal to mse for the identity and for tasks without a reparameterization"
+	DefEvaluation = "eval_samples held-out sequences of the longest test length per (task, seed), from a stream " +
+		"disjoint from training; the error at length l is over their prefixes of length l, which for a causal " +
+		"model with positions starting at 0 is the same as feeding each prefix alone"
+)
+
+// Config describes the study for config.json.
+func (r *SynthResult) Config() SynthConfig {
+	o := r.Options
+	workers := o.Workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	c := SynthConfig{
+		Study: "synth", Options: o, Model: o.modelConfig(model.PosNoPE, 2).Defaults(), InitStd: 0.02,
+		Loss: "mean squared error on f(target), batch mean", Evaluation: DefEvaluation,
+		Definitions:  map[string]string{"mse": DefMSE, "mse_fspace": DefMSEFSpace},
+		Combinations: len(r.Training), Workers: min(workers, len(r.Training)), GOMAXPROCS: runtime.GOMAXPROCS(0),
+		GoVersion: runtime.Version(), Seconds: r.Seconds,
+	}
+	c.GitCommit, c.GitModified = synthBuildCommit()
+	return c
+}
+
+// synthBuildCommit reads the VCS revision Go stamps into binaries built inside
+// a git checkout ("" under go test or go run, which do not stamp it).
+func synthBuildCommit() (string, bool) {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "", false
+	}
+	var rev string
+	var modified bool
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	return rev, modified
+}
+
+// WriteData writes results.json, results.csv, training.json and
+// config.json into dir (which must exist).
+func (r *SynthResult) WriteData(dir string) error {
+	files := []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{"results.json", r.WriteJSON},
+		{"results.csv", r.WriteCSV},
+		{"training.json", func(w io.Writer) error { return synthWriteJSON(w, r.Training) }},
+		{"config.json", func(w io.Writer) error { return synthWriteJSON(w, r.Config()) }},
+	}
+	for _, f := range files {
+		if err := WriteFileAtomic(filepath.Join(dir, f.name), f.write); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteJSON writes the rows as a JSON list, one object per line:
+// {"task","pe","reparam","seed","length","mse","mse_fspace"}.
+func (r *SynthResult) WriteJSON(w io.Writer) error {
+	if _, err := io.WriteString(w, "["); err != nil {
+		return err
+	}
+	for i, row := range r.Rows {
+		b, err := json.Marshal(row)
+		if err != nil {
+			return fmt.Errorf("row %d (%v length %d): %w", i, row.SynthCombo, row.Length, err)
+		}
+		sep := ",\n"
+		if i == 0 {
+			sep = "\n"
+		}
+		if _, err := fmt.Fprintf(w, "%s%s", sep, b); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, "\n]\n")
+	return err
+}
+
+// WriteCSV writes the rows with a header: task,pe,reparam,seed,length,mse,mse_fspace.
+func (r *SynthResult) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"task", "pe", "reparam", "seed", "length", "mse", "mse_fspace"})
+	for _, row := range r.Rows {
+		cw.Write([]string{row.Task, row.PE, row.Reparam, strconv.Itoa(row.Seed), strconv.Itoa(row.Length),
+			strconv.FormatFloat(row.MSE, 'g', -1, 64), strconv.FormatFloat(row.MSEFSpace, 'g', -1, 64)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func synthWriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// WriteFileAtomic writes path through a temporary file in the same
+// directory and renames it into place, so readers never see half a file.
+func WriteFileAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.Rename(tmp.Name(), path)
+}

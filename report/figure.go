@@ -1,0 +1,116 @@
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// Panel is one plot area of a Figure. LinePanel is one kind; other kinds
+// (heat maps, scatter plots) implement the same method.
+type Panel interface {
+	// Plot builds the panel's gonum plot.
+	Plot() (*plot.Plot, error)
+}
+
+// Figure lays panels out on a grid, row by row, under an optional title.
+type Figure struct {
+	Title  string
+	Panels []Panel
+	Cols   int       // panels per row; 0 means up to 3
+	Width  vg.Length // of one panel; 0 means 4 inches
+	Height vg.Length // of one panel; 0 means 3 inches
+}
+
+// Save writes the figure to each path, in the format its extension names
+// (.png, .svg, .pdf, ...). Each file is written to a temporary name first
+// and renamed, so a reader never sees half a file.
+func (f Figure) Save(paths ...string) error {
+	for _, p := range paths {
+		if err := f.save(p); err != nil {
+			return fmt.Errorf("report: %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+func (f Figure) save(path string) error {
+	if len(f.Panels) == 0 {
+		return fmt.Errorf("figure has no panels")
+	}
+	cols := f.Cols
+	if cols <= 0 {
+		cols = min(3, len(f.Panels))
+	}
+	rows := (len(f.Panels) + cols - 1) / cols
+	w, h := orDefault(f.Width, 4*vg.Inch), orDefault(f.Height, 3*vg.Inch)
+	titleH := vg.Length(0)
+	if f.Title != "" {
+		titleH = 0.4 * vg.Inch
+	}
+	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+	canvas, err := draw.NewFormattedCanvas(w*vg.Length(cols), h*vg.Length(rows)+titleH, format)
+	if err != nil {
+		return err
+	}
+	dc := draw.New(canvas)
+	grid := make([][]*plot.Plot, rows)
+	for r := range grid {
+		grid[r] = make([]*plot.Plot, cols)
+	}
+	for i, panel := range f.Panels {
+		p, err := panel.Plot()
+		if err != nil {
+			return fmt.Errorf("panel %d: %w", i+1, err)
+		}
+		grid[i/cols][i%cols] = p
+	}
+	if f.Title != "" {
+		sty := text.Style{Color: color.Black, Font: font.From(plot.DefaultFont, 14), XAlign: draw.XCenter,
+			YAlign: draw.YTop, Handler: plot.DefaultTextHandler}
+		if w, avail := sty.Width(f.Title), dc.Max.X-dc.Min.X-vg.Points(8); w > avail { // shrink to fit
+			sty.Font.Size = sty.Font.Size * avail / w
+		}
+		dc.FillText(sty, vg.Point{X: (dc.Min.X + dc.Max.X) / 2, Y: dc.Max.Y - vg.Points(8)}, f.Title)
+	}
+	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Points(6), PadY: vg.Points(6),
+		PadTop: vg.Points(4) + titleH, PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(8)}
+	canvases := plot.Align(grid, tiles, dc)
+	for r := range grid {
+		for c, p := range grid[r] {
+			if p != nil {
+				p.Draw(canvases[r][c])
+			}
+		}
+	}
+	tmp := path + ".tmp"
+	out, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := canvas.WriteTo(out); err != nil {
+		out.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func orDefault(v, def vg.Length) vg.Length {
+	if v > 0 {
+		return v
+	}
+	return def
+}
