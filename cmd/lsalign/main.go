@@ -59,6 +59,11 @@ measures Long-Short Misalignment, and trains with the misalignment regularizer.`
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.AddCommand(newBenchCmd())
+	root.AddCommand(newMisalignCmd())
+	root.AddCommand(newPPLCmd())
+	root.AddCommand(newPasskeyCmd())
+	root.AddCommand(newBabilongCmd())
+	root.AddCommand(newCorrelateCmd())
 	root.AddCommand(newSynthCmd())
 	root.AddCommand(newInspectCmd())
 	root.AddCommand(newTokenizeCmd())

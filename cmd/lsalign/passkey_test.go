@@ -1,0 +1,77 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// gridJSON is the part of passkey's and babilong's --json the tests read.
+type gridJSON struct {
+	Task     string
+	Accuracy float64
+	Lengths  []int
+	Depths   []float64
+	PNG      string
+	ByTask   map[string]float64 `json:"by_task"`
+	Cells    []struct {
+		Length, Trials int
+		Depth          float64
+	}
+	Trials []struct {
+		Length               int
+		PromptTokens         int `json:"prompt_tokens"`
+		Answer, Output, Task string
+		Correct              bool
+	}
+}
+
+func TestPasskeyCommand(t *testing.T) {
+	dir := tinyModelDir(t, 128)
+	png := filepath.Join(t.TempDir(), "pk.png")
+	args := []string{"passkey", "--model", dir, "--lengths", "300,2x", "--depths", "0,1", "--trials", "2", "--seed", "4",
+		"--png", png, "--json"}
+	code, out, errs := runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var g gridJSON
+	lastJSON(t, out, &g)
+	if g.Task != "passkey" || len(g.Cells) != 4 || len(g.Trials) != 8 || g.Lengths[1] != 256 || g.PNG != png {
+		t.Fatalf("grid %+v", g)
+	}
+	for _, tr := range g.Trials {
+		key, err := strconv.Atoi(tr.Answer)
+		if tr.PromptTokens > tr.Length || tr.PromptTokens < tr.Length-91 || err != nil || key < 1 || key > 50000 {
+			t.Fatalf("trial %+v", tr)
+		}
+	}
+	if st, err := os.Stat(png); err != nil || st.Size() == 0 {
+		t.Fatalf("heat map: %v", err)
+	}
+	_, again, _ := runCLI(t, args...)
+	if again != out {
+		t.Fatal("the same seed gave different results")
+	}
+	code, out, _ = runCLI(t, "passkey", "--model", dir, "--lengths", "300", "--depths", "0.5", "--trials", "1", "--png", "")
+	if code != 0 || !strings.Contains(out, "| length \\ depth |") || !strings.Contains(out, "overall") {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--lengths", "100"}, 1, "more than the length 100"},
+		{[]string{"--depths", "1.5"}, 2, "depth"},
+		{[]string{"--trials", "0"}, 2, "--trials"},
+		{[]string{"--template", filepath.Join(t.TempDir(), "none.json")}, 1, "none.json"},
+	} {
+		code, _, errs := runCLI(t, append([]string{"passkey", "--model", dir, "--png", ""}, tc.args...)...)
+		if code != tc.code || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, %q; want %d, %q", tc.args, code, errs, tc.code, tc.want)
+		}
+	}
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lsalign/lsalign/align"
+	"github.com/lsalign/lsalign/eval"
+	"github.com/lsalign/lsalign/load"
+	"github.com/lsalign/lsalign/report"
+)
+
+type pplOpts struct {
+	model, tokenizer, text string
+	ctx                    []string
+	convention             string
+	stride                 int
+	json                   bool
+	rope                   ropeFlags
+}
+
+// pplResults is `ppl --json` with several context lengths.
+type pplResults struct {
+	Model   string           `json:"model"`
+	Text    string           `json:"text"`
+	Results []eval.PPLResult `json:"results"`
+}
+
+// pplResult is `ppl --json` with one context length.
+type pplResult struct {
+	eval.PPLResult
+	Model string `json:"model"`
+	Text  string `json:"text"`
+}
+
+func newPPLCmd() *cobra.Command {
+	var o pplOpts
+	cmd := &cobra.Command{
+		Use:   "ppl",
+		Short: "Perplexity against context length (full, llama.cpp half-window, or strided windows)",
+		Long: `ppl measures perplexity at one or more context lengths. Each document (the --text file,
+or every .txt file of a --text directory) is tokenized once, BOS first where the
+tokenizer adds it, and cut into windows of N tokens (the incomplete tail dropped; windows
+never cross documents). Each window is a fresh sequence at positions 0..N-1, and logit j
+predicts window token j+1. Conventions:
+
+  full    non-overlapping windows; all N-1 predictions scored.
+  half    llama.cpp's perplexity: non-overlapping windows whose first token is replaced
+          by BOS; logits N/2 .. N-2 scored (every scored token sees >= N/2 tokens).
+  stride  llama.cpp's --ppl-stride: windows start every S tokens (--stride, default N/2)
+          and their last S predictions are scored.
+
+For each length it reports the mean NLL, PPL = exp(NLL), the predictions scored, and
+the standard error of the mean NLL as llama.cpp computes it; ppl_stderr = PPL × stderr
+is the "±" llama.cpp prints. --ctx takes token counts or multiples of the model's
+training context ("2x"). Lengths beyond the training context run as they are (the model
+extrapolates) unless a --rope-scaling flag extends the context.`,
+		Example: `  lsalign ppl --model stories260K.gguf --text emma.txt --ctx 512 --convention half
+  lsalign ppl --model m.gguf --text book.txt --ctx 1x,2x,4x,8x --json
+  lsalign ppl --model m.gguf --text book.txt --ctx 2048 --rope-scaling yarn --rope-factor 4`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPPL(cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.model, "model", "", "model file or directory")
+	f.StringVar(&o.tokenizer, "tokenizer", "", "tokenizer file, if the model brings none (or to replace it)")
+	f.StringVar(&o.text, "text", "", "text file, or directory of .txt files (one document each)")
+	f.StringSliceVar(&o.ctx, "ctx", nil, "context lengths: tokens or multiples of the training context (512,1024 or 1x,2x)")
+	f.StringVar(&o.convention, "convention", eval.Full, "full, half (llama.cpp) or stride")
+	f.IntVar(&o.stride, "stride", 0, "stride convention: window step and predictions scored per window (default ctx/2)")
+	f.BoolVar(&o.json, "json", false, "print JSON: one object, or {results: [...]} for several lengths")
+	addRopeFlags(cmd, &o.rope)
+	return cmd
+}
+
+// parseLengths reads token counts ("512") and multiples of the training
+// context ("2x", "0.5x").
+func parseLengths(flag string, values []string, trainCtx int) ([]int, error) {
+	if len(values) == 0 {
+		return nil, usagef("%s needs at least one length", flag)
+	}
+	out := make([]int, 0, len(values))
+	for _, v := range values {
+		v = strings.TrimSpace(v)
+		if mult, ok := strings.CutSuffix(v, "x"); ok {
+			f, err := strconv.ParseFloat(mult, 64)
+			if err != nil || !(f > 0) {
+				return nil, usagef("%s: %q is not a positive multiple like 2x", flag, v)
+			}
+			out = append(out, int(f*float64(trainCtx)+0.5))
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, usagef("%s: %q is not a positive token count or a multiple like 2x", flag, v)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// noteExtrapolation tells on stderr which lengths lie beyond the model's
+// usable context, where results measure extrapolation.
+func noteExtrapolation(stderr io.Writer, l *load.Loaded, lengths []int) {
+	c := l.Model.Config
+	limit, _ := align.ContextLimit(c)
+	for _, n := range lengths {
+		if limit > 0 && n > limit {
+			fmt.Fprintf(stderr, "note: length %d is beyond the model's usable context %d (training context %d, rope scaling %s): the model extrapolates\n",
+				n, limit, c.MaxSeq, ropeName(c.RopeScaling))
+		}
+	}
+}
+
+func runPPL(stdout, stderr io.Writer, o pplOpts) error {
+	if o.model == "" || o.text == "" {
+		return usagef("ppl needs --model, --text and --ctx")
+	}
+	switch o.convention {
+	case eval.Full, eval.Half, eval.Stride:
+	default:
+		return usagef("--convention must be full, half or stride, got %q", o.convention)
+	}
+	l, err := loadEvalModel(o.model, o.tokenizer, o.rope)
+	if err != nil {
+		return err
+	}
+	ctxs, err := parseLengths("--ctx", o.ctx, l.Model.Config.MaxSeq)
+	if err != nil {
+		return err
+	}
+	docs, err := readTokenDocs(l, o.text)
+	if err != nil {
+		return err
+	}
+	noteExtrapolation(stderr, l, ctxs)
+	var results []eval.PPLResult
+	for _, n := range ctxs {
+		r, err := eval.Perplexity(l.Model, docs, eval.PPLOptions{Ctx: n, Convention: o.convention, Stride: o.stride,
+			ReplaceFirst: eval.AddsBOS(l.Tokenizer), BOS: l.Tokenizer.BOS(), Progress: newProgress(stderr, fmt.Sprintf("ppl @%d", n))})
+		if err != nil {
+			return fmt.Errorf("ctx %d: %w", n, err)
+		}
+		results = append(results, r)
+	}
+	if o.json {
+		if len(results) == 1 {
+			return printJSON(stdout, pplResult{PPLResult: results[0], Model: o.model, Text: o.text})
+		}
+		return printJSON(stdout, pplResults{Model: o.model, Text: o.text, Results: results})
+	}
+	t := report.Table{Header: []string{"ctx", "convention", "windows", "tokens", "nll", "ppl", "± (ppl)", "stderr (nll)"},
+		Align: []report.Align{report.Right, report.Left, report.Right, report.Right, report.Right, report.Right, report.Right, report.Right}}
+	for _, r := range results {
+		conv := r.Convention
+		if r.Stride > 0 {
+			conv = fmt.Sprintf("stride %d", r.Stride)
+		}
+		t.AddRow(strconv.Itoa(r.Ctx), conv, strconv.Itoa(r.Windows), strconv.Itoa(r.Tokens),
+			fmt.Sprintf("%.4f", r.NLL), fmt.Sprintf("%.4f", r.PPL), fmt.Sprintf("%.4f", r.PPLStderr), fmt.Sprintf("%.5f", r.Stderr))
+	}
+	fmt.Fprintf(stdout, "model %s, text %s, rope scaling %s\n\n%s", o.model, o.text, ropeName(l.Model.Config.RopeScaling), t.Markdown())
+	return nil
+}

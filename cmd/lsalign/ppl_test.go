@@ -1,0 +1,96 @@
+package main
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lsalign/lsalign/internal/testutil"
+)
+
+func TestPPLCommand(t *testing.T) {
+	dir := tinyModelDir(t, 32)
+	text := textFile(t, "a.txt", 300)
+	// Several lengths: {results: [...]}, "2x" is twice the training context.
+	code, out, errs := runCLI(t, "ppl", "--model", dir, "--text", text, "--ctx", "16,2x", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var many struct {
+		Results []struct {
+			Ctx, Tokens, Windows int
+			NLL, PPL, Stderr     float64
+			Convention           string
+		}
+	}
+	lastJSON(t, out, &many)
+	// 301 tokens (BOS + 300 bytes): 18 windows of 16 and 4 of 64.
+	if len(many.Results) != 2 || many.Results[0].Ctx != 16 || many.Results[1].Ctx != 64 ||
+		many.Results[0].Windows != 18 || many.Results[0].Tokens != 18*15 || many.Results[1].Tokens != 4*63 {
+		t.Fatalf("results %+v", many.Results)
+	}
+	for _, r := range many.Results {
+		if r.Convention != "full" || math.Abs(r.PPL-math.Exp(r.NLL)) > 1e-9*r.PPL || !(r.Stderr > 0) {
+			t.Fatalf("result %+v", r)
+		}
+	}
+	if !strings.Contains(errs, "length 64 is beyond the model's usable context 32") {
+		t.Fatalf("no extrapolation note: %q", errs)
+	}
+	// One length: one object with ctx at the top.
+	code, out, _ = runCLI(t, "ppl", "--model", dir, "--text", text, "--ctx", "16", "--convention", "stride", "--stride", "4", "--json")
+	var one struct {
+		Ctx, Stride, Tokens int
+		Model               string
+	}
+	lastJSON(t, out, &one)
+	if code != 0 || one.Ctx != 16 || one.Stride != 4 || one.Tokens != 72*4 || one.Model != dir {
+		t.Fatalf("exit %d: %+v", code, one)
+	}
+	code, out, _ = runCLI(t, "ppl", "--model", dir, "--text", text, "--ctx", "16", "--convention", "half")
+	if code != 0 || !strings.Contains(out, "| ctx | convention |") || !strings.Contains(out, "| half ") {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--ctx", "400"}, 1, "text too short"},
+		{[]string{"--ctx", "16", "--convention", "thirds"}, 2, "--convention"},
+		{[]string{"--ctx", "abc"}, 2, "--ctx"},
+		{[]string{}, 2, "needs at least one length"},
+	} {
+		code, _, errs := runCLI(t, append([]string{"ppl", "--model", dir, "--text", text}, tc.args...)...)
+		if code != tc.code || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, %q; want %d, %q", tc.args, code, errs, tc.code, tc.want)
+		}
+	}
+}
+
+// TestPPLStories260KHalf is the check: llama.cpp's perplexity on
+// the first 20000 bytes of Emma is 44.38.
+func TestPPLStories260KHalf(t *testing.T) {
+	dir := testutil.SharedDir(t, "models/stories260K")
+	book := testutil.SharedDir(t, "corpora/gutenberg/austen-emma.txt")
+	data, err := os.ReadFile(book)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := filepath.Join(t.TempDir(), "emma-20000.txt")
+	if err := os.WriteFile(text, data[:20000], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "ppl", "--model", filepath.Join(dir, "stories260K.gguf"), "--text", text,
+		"--ctx", "512", "--convention", "half", "--json")
+	var res struct{ PPL float64 }
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lastJSON(t, out, &res)
+	if math.Abs(res.PPL-44.38)/44.38 > 0.005 {
+		t.Fatalf("ppl %g, llama.cpp 44.38", res.PPL)
+	}
+}
