@@ -1,4 +1,4 @@
-package checkpoint
+package checkpoint_test
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lsalign/lsalign/checkpoint"
 	"github.com/lsalign/lsalign/data"
 	"github.com/lsalign/lsalign/internal/rng"
 	"github.com/lsalign/lsalign/model"
@@ -51,12 +52,12 @@ func TestKillAndResume(t *testing.T) {
 	steps(t, full, r, corpus, 5)
 	dir := filepath.Join(t.TempDir(), "ckpt")
 	extra, _ := json.Marshal(map[string]int{"cursor": 5})
-	if err := Save(dir, m, full.Opt, State{Step: 5, RNG: r.Snapshot(), Extra: extra}); err != nil {
+	if err := checkpoint.Save(dir, m, full.Opt, checkpoint.State{Step: 5, RNG: r.Snapshot(), Extra: extra}); err != nil {
 		t.Fatal(err)
 	}
 	want := steps(t, full, r, corpus, 5)
 
-	m2, opt2, st, err := Load(dir)
+	m2, opt2, st, err := checkpoint.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,18 +86,18 @@ func TestSaveReplacesAndRecovers(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ckpt")
 	m, _ := model.NewInit(cfg, 1)
 	for step := 1; step <= 2; step++ {
-		if err := Save(dir, m, optim.NewAdamW(m.NumParams(), 0), State{Step: step}); err != nil {
+		if err := checkpoint.Save(dir, m, optim.NewAdamW(m.NumParams(), 0), checkpoint.State{Step: step}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, _, st, err := Load(dir); err != nil || st.Step != 2 {
+	if _, _, st, err := checkpoint.Load(dir); err != nil || st.Step != 2 {
 		t.Fatalf("Load after two saves: step %d err %v", st.Step, err)
 	}
 	// A Save killed between its renames leaves only dir.old: Load still finds it.
 	if err := os.Rename(dir, dir+".old"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, st, err := Load(dir); err != nil || st.Step != 2 {
+	if _, _, st, err := checkpoint.Load(dir); err != nil || st.Step != 2 {
 		t.Fatalf("Load from .old: step %d err %v", st.Step, err)
 	}
 }
@@ -104,7 +105,7 @@ func TestSaveReplacesAndRecovers(t *testing.T) {
 func TestLoadRejectsBadFiles(t *testing.T) {
 	m, _ := model.NewInit(cfg, 1)
 	good := filepath.Join(t.TempDir(), "good")
-	if err := Save(good, m, nil, State{Step: 1}); err != nil {
+	if err := checkpoint.Save(good, m, nil, checkpoint.State{Step: 1}); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -113,42 +114,42 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 		want   string
 	}{
 		{"truncated weights", func(d string) {
-			p := filepath.Join(d, WeightsFile)
+			p := filepath.Join(d, checkpoint.WeightsFile)
 			b, _ := os.ReadFile(p)
 			os.WriteFile(p, b[:len(b)/2], 0o644)
-		}, WeightsFile},
+		}, checkpoint.WeightsFile},
 		{"garbage weights", func(d string) {
-			os.WriteFile(filepath.Join(d, WeightsFile), []byte("not a safetensors file at all"), 0o644)
-		}, WeightsFile},
+			os.WriteFile(filepath.Join(d, checkpoint.WeightsFile), []byte("not a safetensors file at all"), 0o644)
+		}, checkpoint.WeightsFile},
 		{"heads not dividing dim", func(d string) {
 			c := cfg
 			c.Heads = 3
 			b, _ := json.Marshal(c)
-			os.WriteFile(filepath.Join(d, ConfigFile), b, 0o644)
+			os.WriteFile(filepath.Join(d, checkpoint.ConfigFile), b, 0o644)
 		}, "n_heads"},
 		{"kv heads not dividing heads", func(d string) {
 			c := cfg
 			c.KVHeads = 3
 			b, _ := json.Marshal(c)
-			os.WriteFile(filepath.Join(d, ConfigFile), b, 0o644)
+			os.WriteFile(filepath.Join(d, checkpoint.ConfigFile), b, 0o644)
 		}, "n_kv_heads"},
 		{"negative layers", func(d string) {
 			c := cfg
 			c.Layers = -1
 			b, _ := json.Marshal(c)
-			os.WriteFile(filepath.Join(d, ConfigFile), b, 0o644)
+			os.WriteFile(filepath.Join(d, checkpoint.ConfigFile), b, 0o644)
 		}, "n_layers"},
 		{"different shape", func(d string) {
 			c := cfg
 			c.Hidden = 32
 			b, _ := json.Marshal(c)
-			os.WriteFile(filepath.Join(d, ConfigFile), b, 0o644)
+			os.WriteFile(filepath.Join(d, checkpoint.ConfigFile), b, 0o644)
 		}, "shape"},
 		{"NaN weight", func(d string) {
 			bad, _ := model.New(cfg)
 			copy(bad.Params.Data, m.Params.Data)
 			bad.Params.View("blk.1.ffn_up.weight")[3] = float32(nan())
-			WriteModel(d, bad)
+			checkpoint.WriteModel(d, bad)
 		}, "blk.1.ffn_up.weight"},
 	}
 	for _, tc := range cases {
@@ -156,7 +157,7 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "ck")
 			copyDir(t, good, dir)
 			tc.mutate(dir)
-			_, _, _, err := Load(dir)
+			_, _, _, err := checkpoint.Load(dir)
 			if err == nil {
 				t.Fatal("Load accepted a bad checkpoint")
 			}

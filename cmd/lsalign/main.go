@@ -69,6 +69,8 @@ measures Long-Short Misalignment, and trains with the misalignment regularizer.`
 	root.AddCommand(newTokenizeCmd())
 	root.AddCommand(newGenerateCmd())
 	root.AddCommand(newConvertCmd())
+	root.AddCommand(newTrainCmd())
+	root.AddCommand(newReproCmd())
 	return root
 }
 

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/lsalign/lsalign/experiment"
+)
+
+type reproFlags struct {
+	out         string
+	quick, tiny bool
+	json        bool
+	seeds       int
+}
+
+func newReproCmd() *cobra.Command {
+	var f reproFlags
+	d, q := experiment.DefaultReproOptions(), experiment.QuickReproOptions()
+	cmd := &cobra.Command{
+		Use:   "repro [--out DIR] [--quick]",
+		Short: "Re-run the paper's argument end to end at small scale and write a report with verdicts",
+		Long: fmt.Sprintf(`repro re-runs the argument of "Long-Short Alignment" at small scale, on the CPU, with
+built-in data only (no downloads), and ends in a verdict for each claim:
+
+ (i)   the synthetic length-generalization study (as 'lsalign synth --quick');
+ (ii)  a Llama-style byte-level model (%d layers, width %d) pretrained at context L = %d on
+       the builtin corpus ('lsalign train --help' describes it), for each of %d seeds;
+       then fine-tuned to 2L with RoPE scalings %s (factor 2) for alpha in %v and l_extra
+       ranges [1, L'/2] ("half") and [1, L'-1] ("full", the paper's [1, L'] capped so the
+       two windows overlap), L' = 2L, %d steps of %d pairs each. Every variant of a seed
+       and range trains on the same sequences (alpha 0 is plain cross-entropy on both
+       windows): an equal token budget. Each model is evaluated on held-out documents:
+       perplexity at L, 2L and 4L (non-overlapping windows, every token scored),
+       misalignment (SCE, l_train = 2L, %d samples) and passkey accuracy at L, 2L, 4L;
+ (iii) correlations over the fine-tuned runs: misalignment and training loss against the
+       long-context score (held-out loss at 4L), Pearson and Spearman with bootstrap CIs;
+ (iv)  the claims, each with its numbers and 95%% interval:
+         alpha 0.1 improves long-length perplexity over the baseline;
+         alpha 1.0 hurts it;
+         l_extra in [1, l/2] beats [1, l];
+         misalignment correlates with long-context performance more than training loss.
+       Paired differences use Student's t over the pairs; the correlation claim a paired
+       bootstrap of |r_misalign| - |r_loss|. "holds" / "does not hold" when the interval
+       is on one side of zero, "inconclusive (CI overlaps)" otherwise.
+
+The full run takes about 20 minutes on 2 cores. --quick (about 1.5 minutes) runs a smaller
+synthetic study, a smaller model (width %d), %d pretraining and %d fine-tuning steps, and
+alphas %v: a smoke run whose verdicts follow the same rules but rest on little training.
+
+Files written to --out:
+  report.md          verdicts, tables and figures, settings, definitions
+  results.json       options, claims, correlations, every run's numbers
+  ppl_vs_length.png/.svg, correlation.png/.svg
+  synth/             step (i): the files of 'lsalign synth'
+  runs/              pretraining runs (checkpoints, metrics; a second repro into the same
+                     directory reuses them) and each fine-tune's metrics (ID.jsonl)`,
+			d.Model.Layers, d.Model.Dim, d.L, d.Seeds, strings.Join(d.Scalings, ", "), d.Alphas,
+			d.Finetune.Steps, d.Finetune.Batch, d.MisalignSamples,
+			q.Model.Dim, q.Pretrain.Steps, q.Finetune.Steps, q.Alphas),
+		Example: `  lsalign repro                             # the full study into runs/repro, about 20 minutes
+  lsalign repro --quick --out /tmp/repro    # every step in about 1.5 minutes`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.out == "" {
+				return usagef("repro needs an output directory (--out DIR)")
+			}
+			o := experiment.DefaultReproOptions()
+			switch {
+			case f.tiny:
+				o = experiment.TinyReproOptions()
+			case f.quick:
+				o = experiment.QuickReproOptions()
+			}
+			if cmd.Flags().Changed("seeds") {
+				o.Seeds = f.seeds
+			}
+			if err := o.Validate(); err != nil {
+				return usageError{err}
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			return runRepro(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), f, o)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.out, "out", filepath.Join("runs", "repro"), "directory for the report and results")
+	fl.BoolVar(&f.quick, "quick", false, "small preset: about 1.5 minutes")
+	fl.BoolVar(&f.tiny, "tiny", false, "test preset: seconds, meaningless numbers")
+	fl.MarkHidden("tiny")
+	fl.IntVar(&f.seeds, "seeds", d.Seeds, "seeds (at least 2)")
+	fl.BoolVar(&f.json, "json", false, "print a JSON summary (verdicts, files) as the last line of stdout")
+	return cmd
+}
+
+// reproJSON is the --json summary line.
+type reproJSON struct {
+	Out     string            `json:"out"`
+	Seconds float64           `json:"seconds"`
+	Claims  map[string]string `json:"claims"`
+	Files   []string          `json:"files"`
+}
+
+func runRepro(ctx context.Context, stdout, stderr io.Writer, f reproFlags, o experiment.ReproOptions) error {
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "# lsalign repro: L=%d, %d seeds, %d fine-tuned variants per seed, scalings %s\n",
+		o.L, o.Seeds, len(o.Variants()), strings.Join(o.Scalings, ","))
+	res, err := experiment.RunRepro(ctx, o, f.out, reproProgress(stderr))
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("interrupted; run the same command again to continue (finished pretraining in %s is reused)",
+			filepath.Join(f.out, experiment.ReproRunsDir))
+	}
+	if err != nil {
+		return err
+	}
+	files, err := writeReproOutputs(f.out, res)
+	if err != nil {
+		return err
+	}
+	claims := map[string]string{}
+	for _, c := range res.Claims() {
+		claims[c.ID] = c.Verdict
+		fmt.Fprintf(stdout, "%s: %s\n", c.Statement, c.Verdict)
+	}
+	fmt.Fprintf(stdout, "# done in %s; wrote %s to %s\n", time.Duration(res.Seconds*float64(time.Second)).Round(time.Second),
+		strings.Join(files, ", "), f.out)
+	if f.json {
+		return json.NewEncoder(stdout).Encode(reproJSON{Out: f.out, Seconds: res.Seconds, Claims: claims, Files: files})
+	}
+	return nil
+}
+
+// reproProgress shows a bar with an ETA on a terminal, otherwise a line
+// per finished stage.
+func reproProgress(stderr io.Writer) experiment.ReproProgress {
+	t0 := time.Now()
+	if fl, ok := stderr.(*os.File); ok && term.IsTerminal(int(fl.Fd())) {
+		var bar *progressbar.ProgressBar
+		return func(done, total int, stage string) {
+			if bar == nil {
+				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(),
+					progressbar.OptionSetPredictTime(true), progressbar.OptionSetWidth(30),
+					progressbar.OptionOnCompletion(func() { fmt.Fprintln(stderr) }))
+			}
+			bar.Describe(stage)
+			bar.Set(done)
+		}
+	}
+	return func(done, total int, stage string) {
+		fmt.Fprintf(stderr, "[%d/%d] %s (%s)\n", done, total, stage, time.Since(t0).Round(time.Second))
+	}
+}
+
+// writeReproOutputs writes results.json, the figures, report.md and the
+// synthetic study's files, and returns their names.
+func writeReproOutputs(dir string, res *experiment.ReproResult) ([]string, error) {
+	files := []string{"report.md", "results.json"}
+	if err := experiment.WriteFileAtomic(filepath.Join(dir, "results.json"), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(reproResultsJSON(res))
+	}); err != nil {
+		return nil, err
+	}
+	if res.Synth != nil {
+		sd := filepath.Join(dir, experiment.ReproSynthDir)
+		if err := os.MkdirAll(sd, 0o755); err != nil {
+			return nil, err
+		}
+		if _, err := writeSynthOutputs(sd, res.Synth); err != nil {
+			return nil, err
+		}
+		files = append(files, experiment.ReproSynthDir+"/")
+	}
+	for _, fig := range reproFigures(res) {
+		png, svg := fig.name+".png", fig.name+".svg"
+		if err := fig.Save(filepath.Join(dir, png), filepath.Join(dir, svg)); err != nil {
+			return nil, err
+		}
+		files = append(files, png, svg)
+	}
+	if err := experiment.WriteFileAtomic(filepath.Join(dir, "report.md"), func(w io.Writer) error {
+		_, err := io.WriteString(w, reproReport(res))
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// reproResults is results.json.
+type reproResults struct {
+	Options      experiment.ReproOptions       `json:"options"`
+	Seconds      float64                       `json:"seconds"`
+	Claims       []experiment.ReproClaim       `json:"claims"`
+	Correlations []experiment.ReproCorrelation `json:"correlations"`
+	SynthClaims  []experiment.SynthClaim       `json:"synth_claims,omitempty"`
+	Base         []experiment.ReproRun         `json:"base"`
+	Runs         []experiment.ReproRun         `json:"runs"`
+	Definitions  map[string]string             `json:"definitions"`
+}
+
+func reproResultsJSON(res *experiment.ReproResult) reproResults {
+	out := reproResults{Options: res.Options, Seconds: res.Seconds, Claims: res.Claims(),
+		Correlations: res.Correlations(), Base: res.Base, Runs: res.Runs, Definitions: reproDefinitions()}
+	if res.Synth != nil {
+		out.SynthClaims = res.Synth.Claims()
+	}
+	return out
+}

@@ -1,0 +1,295 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/lsalign/lsalign/align"
+	"github.com/lsalign/lsalign/data"
+	"github.com/lsalign/lsalign/internal/rng"
+	"github.com/lsalign/lsalign/load"
+	"github.com/lsalign/lsalign/model"
+	"github.com/lsalign/lsalign/optim"
+	"github.com/lsalign/lsalign/tokenizer"
+)
+
+// Files in a run's output directory.
+const (
+	ConfigFile    = "config.json"   // the resolved Config
+	MetricsFile   = "metrics.jsonl" // one Metrics object per step
+	CheckpointDir = "checkpoint"    // the latest checkpoint (checkpoint.Save)
+	ModelDir      = "model"         // the final model with its tokenizer (an lsalign model directory, for --init)
+	ResultFile    = "result.json"   // the Result summary, written at the end
+)
+
+// EvalInput is what an Evaluator measures.
+type EvalInput struct {
+	Model     *model.Model
+	Tokenizer *tokenizer.Tokenizer
+	HeldOut   [][]int32 // held-out documents (token ids)
+	Ctx       int       // the training length l
+	Step      int
+}
+
+// Evaluator measures a model during training; its numbers (e.g. val_loss,
+// ppl_1x, misalign) are merged into that step's metrics line.
+type Evaluator func(EvalInput) (map[string]float64, error)
+
+// Progress is reported after every step.
+type Progress struct {
+	Step, Steps int
+	Loss        float64
+	TokensPerS  float64
+	ETA         time.Duration
+}
+
+// Hooks connect a run to what this package cannot import (evaluation,
+// sampling) and to the user interface. Every field is optional.
+type Hooks struct {
+	Evaluate Evaluator
+	// SelfGen samples n documents of about tokens tokens from m (data selfgen).
+	SelfGen  func(m *model.Model, tok *tokenizer.Tokenizer, n, tokens int, seed uint64) ([]string, error)
+	Progress func(Progress)
+	Log      func(msg string)
+}
+
+func (h Hooks) logf(format string, args ...any) {
+	if h.Log != nil {
+		h.Log(fmt.Sprintf(format, args...))
+	}
+}
+
+// Result summarises a run.
+type Result struct {
+	Config      Config   `json:"config"`
+	Steps       int      `json:"steps"` // steps done
+	Interrupted bool     `json:"interrupted"`
+	Resumed     int      `json:"resumed_from,omitempty"` // step of the checkpoint the run continued
+	Tokens      int64    `json:"tokens"`
+	Seconds     float64  `json:"seconds"` // training time of this and earlier sessions
+	Final       Metrics  `json:"final"`   // the last step's metrics
+	Exports     []string `json:"exports,omitempty"`
+
+	Metrics   []Metrics            `json:"-"` // every step of this session
+	Model     *model.Model         `json:"-"`
+	Tokenizer *tokenizer.Tokenizer `json:"-"`
+	HeldOut   [][]int32            `json:"-"`
+}
+
+// Options says where a run writes and whether it continues an earlier one.
+type Options struct {
+	// Out is the output directory; "" keeps everything in memory (no
+	// checkpoints, metrics file or exports).
+	Out string
+	// Resume continues from Out's checkpoint when there is one.
+	Resume bool
+	Hooks  Hooks
+}
+
+// run is the state of a run in progress.
+type run struct {
+	cfg     Config
+	opt     Options
+	stepper *Stepper
+	sched   optim.Schedule
+	tok     *tokenizer.Tokenizer
+	src     data.Source
+	heldOut [][]int32
+	rng     *rng.RNG
+	log     *metricsLog
+
+	step      int
+	savedStep int // step of the newest checkpoint on disk (-1: none)
+	tokens    int64
+	priorSecs float64 // training time of earlier sessions
+	res       *Result
+}
+
+// Run trains as cfg says. When ctx is cancelled (Ctrl-C) the step in
+// progress finishes, a checkpoint is saved and Run returns a Result with
+// Interrupted set and no error. A NaN or Inf loss stops the run with a
+// checkpoint of the last good step and an error naming the step.
+func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r, err := start(cfg, opt) // resolves the defaults, some from the checkpoint
+	if err != nil {
+		return nil, err
+	}
+	if r.log != nil {
+		defer r.log.close()
+	}
+	return r.loop(ctx)
+}
+
+// loop takes the steps and finishes the run.
+func (r *run) loop(ctx context.Context) (*Result, error) {
+	cfg, h := r.cfg, r.opt.Hooks
+	t0 := time.Now()
+	sessionTokens := int64(0)
+	for r.step < cfg.Steps {
+		if ctx.Err() != nil {
+			r.res.Interrupted = true
+			h.logf("interrupted after step %d", r.step)
+			break
+		}
+		ts := time.Now()
+		met, n, err := r.takeStep()
+		var nf *NonFiniteError
+		if errors.As(err, &nf) {
+			return nil, r.stopNonFinite(nf)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("step %d: %w", r.step+1, err)
+		}
+		r.step++
+		r.tokens += n
+		sessionTokens += n
+		elapsed := time.Since(t0).Seconds()
+		met.Step, met.Tokens = r.step, r.tokens
+		met.TokensPerS = float64(n) / time.Since(ts).Seconds()
+		met.ElapsedS = r.priorSecs + elapsed
+		r.res.Seconds = met.ElapsedS
+		if r.evalDue() {
+			if met.Eval, err = r.evaluate(); err != nil {
+				return nil, err
+			}
+		}
+		if err := r.record(met); err != nil {
+			return nil, err
+		}
+		if cfg.SaveEvery > 0 && r.step%cfg.SaveEvery == 0 && r.step < cfg.Steps {
+			if err := r.save(); err != nil {
+				return nil, err
+			}
+		}
+		if h.Progress != nil {
+			rate := float64(sessionTokens) / elapsed
+			left := float64(cfg.Steps-r.step) * elapsed / float64(r.step-r.res.Resumed)
+			h.Progress(Progress{Step: r.step, Steps: cfg.Steps, Loss: met.Loss, TokensPerS: rate,
+				ETA: time.Duration(left * float64(time.Second))})
+		}
+	}
+	r.res.Steps, r.res.Tokens = r.step, r.tokens
+	r.res.Seconds = r.priorSecs + time.Since(t0).Seconds()
+	if r.opt.Out == "" {
+		return r.res, nil
+	}
+	if r.savedStep != r.step {
+		if err := r.save(); err != nil {
+			return nil, err
+		}
+	}
+	if !r.res.Interrupted {
+		final := filepath.Join(r.opt.Out, ModelDir)
+		if err := load.Save(final, r.stepper.Model, r.tok, load.SaveOptions{Format: load.FormatLsalign}); err != nil {
+			return nil, fmt.Errorf("saving the final model: %w", err)
+		}
+		exports, err := export(r.opt.Out, cfg.Export, r.stepper.Model, r.tok)
+		r.res.Exports = exports
+		if err != nil {
+			return nil, fmt.Errorf("training finished and %s holds its checkpoint, but export failed: %w",
+				filepath.Join(r.opt.Out, CheckpointDir), err)
+		}
+	}
+	if err := writeJSONFile(filepath.Join(r.opt.Out, ResultFile), r.res); err != nil {
+		return nil, err
+	}
+	return r.res, nil
+}
+
+// takeStep draws a batch and takes one optimizer step; it returns the
+// step's metrics (without step, tokens and timing) and the number of
+// distinct tokens it drew.
+func (r *run) takeStep() (Metrics, int64, error) {
+	cfg, s := r.cfg, r.stepper
+	B, l := cfg.Batch, cfg.Ctx
+	lr := r.sched.LR(r.step)
+	met := Metrics{LR: lr}
+	if !cfg.paired() {
+		seqs, err := data.Windows(r.src, B, l+1, r.rng)
+		if err != nil {
+			return met, 0, err
+		}
+		inp, tgt := splitShifted(seqs, B, l)
+		met.Loss, err = s.StepCE(inp, tgt, B, l, lr)
+		met.CE, met.GradNorm = met.Loss, s.GradNorm
+		return met, int64(B * (l + 1)), err
+	}
+	extra := r.rng.IntRange(cfg.ExtraMin, cfg.ExtraMax)
+	seqs, err := data.Windows(r.src, B, l+extra+1, r.rng)
+	if err != nil {
+		return met, 0, err
+	}
+	met.LExtra = extra
+	n := int64(B * (l + extra + 1))
+	if cfg.Objective == ObjectiveCE { // the baseline on the same sequences: both windows as plain sequences
+		inp, tgt := align.PairWindows(seqs, B, l, extra)
+		met.Loss, err = s.StepCE(inp, tgt, 2*B, l, lr)
+		met.CE, met.GradNorm = met.Loss, s.GradNorm
+		return met, n, err
+	}
+	loss, err := s.StepPair(seqs, B, l, extra, lr)
+	met.Loss, met.CE, met.GradNorm = loss.Total, loss.CE, s.GradNorm
+	met.Misalign = &loss.Misalign
+	return met, n, err
+}
+
+// splitShifted turns B sequences of l+1 tokens into inputs and next-token
+// targets of shape [B, l].
+func splitShifted(seqs []int32, B, l int) (inp, tgt []int32) {
+	inp, tgt = make([]int32, B*l), make([]int32, B*l)
+	for b := range B {
+		s := seqs[b*(l+1) : (b+1)*(l+1)]
+		copy(inp[b*l:], s[:l])
+		copy(tgt[b*l:], s[1:])
+	}
+	return inp, tgt
+}
+
+func (r *run) evalDue() bool {
+	e := r.cfg.EvalEvery
+	if e < 0 || r.opt.Hooks.Evaluate == nil {
+		return false
+	}
+	return r.step == r.cfg.Steps || (e > 0 && r.step%e == 0)
+}
+
+func (r *run) evaluate() (map[string]float64, error) {
+	m := r.stepper.Model
+	ev, err := r.opt.Hooks.Evaluate(EvalInput{Model: m, Tokenizer: r.tok, HeldOut: r.heldOut, Ctx: r.cfg.Ctx, Step: r.step})
+	if err != nil {
+		return nil, fmt.Errorf("evaluation at step %d: %w", r.step, err)
+	}
+	return ev, nil
+}
+
+// record keeps a step's metrics in memory and appends them to the log.
+func (r *run) record(met Metrics) error {
+	r.res.Metrics = append(r.res.Metrics, met)
+	r.res.Final = met
+	if r.log == nil {
+		return nil
+	}
+	return r.log.write(met)
+}
+
+// stopNonFinite saves the parameters of the last good step (the failed
+// step did not update them) and explains.
+func (r *run) stopNonFinite(nf *NonFiniteError) error {
+	msg := fmt.Sprintf("step %d: %v; training stopped", r.step+1, nf)
+	if r.opt.Out == "" {
+		return errors.New(msg)
+	}
+	if r.savedStep != r.step {
+		if err := r.save(); err != nil {
+			return fmt.Errorf("%s, and saving the last good checkpoint failed: %w", msg, err)
+		}
+	}
+	return fmt.Errorf("%s; %s holds the last good state (step %d): lower --lr or raise --warmup and resume with --resume",
+		msg, filepath.Join(r.opt.Out, CheckpointDir), r.step)
+}

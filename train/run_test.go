@@ -1,0 +1,383 @@
+package train
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lsalign/lsalign/checkpoint"
+	"github.com/lsalign/lsalign/kernels"
+	"github.com/lsalign/lsalign/load"
+	"github.com/lsalign/lsalign/model"
+)
+
+// tinyRun is a from-scratch config small enough for many runs per test.
+func tinyRun() Config {
+	c := DefaultConfig()
+	c.Model = model.Config{Family: "llama", Vocab: 258, Dim: 16, Layers: 1, Heads: 2, KVHeads: 2, Hidden: 32}
+	c.Ctx, c.Batch, c.Steps, c.Seed = 16, 2, 12, 7
+	c.Facts.DocBytes = 256
+	c.EvalEvery = -1
+	return c
+}
+
+func mustRun(t *testing.T, cfg Config, opt Options) *Result {
+	t.Helper()
+	res, err := Run(context.Background(), cfg, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// stripTiming drops the fields that depend on the machine from a metrics line.
+func stripTiming(t *testing.T, line []byte) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(line, &m); err != nil {
+		t.Fatalf("metrics line %q: %v", line, err)
+	}
+	for _, k := range TimingKeys() {
+		if _, ok := m[k]; !ok {
+			t.Fatalf("metrics line %q lacks %s", line, k)
+		}
+		delete(m, k)
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func readMetrics(t *testing.T, dir string) []string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, stripTiming(t, sc.Bytes()))
+	}
+	return lines
+}
+
+func sameParams(t *testing.T, what string, a, b *model.Model) {
+	t.Helper()
+	for i := range a.Params.Data {
+		if math.Float32bits(a.Params.Data[i]) != math.Float32bits(b.Params.Data[i]) {
+			t.Fatalf("%s: parameter %d differs: %v vs %v", what, i, a.Params.Data[i], b.Params.Data[i])
+		}
+	}
+}
+
+// TestAlphaZeroEqualsPairBaseline: ce+misalign with alpha 0 is, bit for
+// bit, plain cross-entropy on the same paired sequences (both windows).
+func TestAlphaZeroEqualsPairBaseline(t *testing.T) {
+	reg := tinyRun()
+	reg.Objective, reg.Alpha = ObjectiveMisalign, 0
+	base := tinyRun()
+	base.Objective, base.Alpha, base.PairData = ObjectiveCE, 0, true
+	a := mustRun(t, reg, Options{})
+	b := mustRun(t, base, Options{})
+	for i := range a.Metrics {
+		ma, mb := a.Metrics[i], b.Metrics[i]
+		if ma.Misalign == nil || *ma.Misalign != 0 || mb.Misalign != nil {
+			t.Fatalf("step %d: misalign %v and %v, want 0 and absent", i+1, ma.Misalign, mb.Misalign)
+		}
+		for _, p := range [][2]float64{{ma.Loss, mb.Loss}, {ma.CE, mb.CE}, {ma.GradNorm, mb.GradNorm}, {ma.LR, mb.LR}} {
+			if math.Float64bits(p[0]) != math.Float64bits(p[1]) {
+				t.Fatalf("step %d: %+v vs %+v", i+1, ma, mb)
+			}
+		}
+		if ma.LExtra != mb.LExtra || ma.Tokens != mb.Tokens || ma.LExtra < 1 || ma.LExtra > reg.Ctx/2 {
+			t.Fatalf("step %d: l_extra %d/%d tokens %d/%d", i+1, ma.LExtra, mb.LExtra, ma.Tokens, mb.Tokens)
+		}
+	}
+	sameParams(t, "alpha 0 vs pair baseline", a.Model, b.Model)
+
+	// A positive alpha really changes the run (so the equality above means something).
+	reg.Alpha = 0.5
+	c := mustRun(t, reg, Options{})
+	if c.Metrics[1].CE == a.Metrics[1].CE || *c.Metrics[0].Misalign <= 0 {
+		t.Fatalf("alpha 0.5 gave the same run as alpha 0: %+v", c.Metrics[1])
+	}
+}
+
+// TestResumeIsBitIdentical kills a run (a panic after a step, before its
+// next checkpoint), interrupts another with Ctrl-C, resumes both, and
+// compares their metrics and final weights with an uninterrupted run.
+func TestResumeIsBitIdentical(t *testing.T) {
+	cfg := tinyRun()
+	cfg.Objective, cfg.Alpha, cfg.SaveEvery = ObjectiveMisalign, 0.2, 4
+	ref := t.TempDir()
+	full := mustRun(t, cfg, Options{Out: ref})
+	want := readMetrics(t, ref)
+	if len(want) != cfg.Steps {
+		t.Fatalf("%d metrics lines, want %d", len(want), cfg.Steps)
+	}
+
+	// Killed after step 6: the checkpoint is from step 4 and the log runs to 6.
+	killed := t.TempDir()
+	func() {
+		defer func() { recover() }()
+		Run(context.Background(), cfg, Options{Out: killed, Hooks: Hooks{Progress: func(p Progress) {
+			if p.Step == 6 {
+				panic("killed")
+			}
+		}}})
+	}()
+	if n := len(readMetrics(t, killed)); n != 6 {
+		t.Fatalf("killed run logged %d steps, want 6", n)
+	}
+	// A torn last line, as a kill in the middle of a write leaves.
+	f, _ := os.OpenFile(filepath.Join(killed, MetricsFile), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"step":7,"lo`)
+	f.Close()
+
+	// Interrupted (Ctrl-C) after step 5: a checkpoint of step 5, status ok.
+	interrupted := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	res, err := Run(ctx, cfg, Options{Out: interrupted, Hooks: Hooks{Progress: func(p Progress) {
+		if p.Step == 5 {
+			cancel()
+		}
+	}}})
+	if err != nil || !res.Interrupted || res.Steps != 5 {
+		t.Fatalf("interrupted run: %+v, %v", res, err)
+	}
+	if _, _, st, err := checkpoint.Load(filepath.Join(interrupted, CheckpointDir)); err != nil || st.Step != 5 {
+		t.Fatalf("checkpoint after Ctrl-C: step %d, %v", st.Step, err)
+	}
+
+	for _, dir := range []string{killed, interrupted} {
+		res := mustRun(t, cfg, Options{Out: dir, Resume: true})
+		if res.Steps != cfg.Steps {
+			t.Fatalf("%s: resumed to step %d", dir, res.Steps)
+		}
+		got := readMetrics(t, dir)
+		if !slices.Equal(got, want) {
+			t.Fatalf("resumed metrics differ:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		sameParams(t, "resumed vs uninterrupted", res.Model, full.Model)
+	}
+}
+
+// TestResumeContinuesToMoreSteps is the contract: a finished run resumed
+// with more steps continues from its last step.
+func TestResumeContinuesToMoreSteps(t *testing.T) {
+	cfg := tinyRun()
+	dir := t.TempDir()
+	mustRun(t, cfg, Options{Out: dir})
+	cfg.Steps = 15
+	res := mustRun(t, cfg, Options{Out: dir, Resume: true})
+	if res.Resumed != 12 || res.Steps != 15 || len(res.Metrics) != 3 || res.Metrics[0].Step != 13 {
+		t.Fatalf("resumed %d, steps %d, %d new lines", res.Resumed, res.Steps, len(res.Metrics))
+	}
+	if n := len(readMetrics(t, dir)); n != 15 {
+		t.Fatalf("%d metrics lines, want 15", n)
+	}
+	// Anything else must match the checkpoint.
+	cfg.Steps, cfg.Alpha, cfg.Objective = 20, 0.3, ObjectiveMisalign
+	_, err := Run(context.Background(), cfg, Options{Out: dir, Resume: true})
+	if err == nil || !strings.Contains(err.Error(), "objective") || !strings.Contains(err.Error(), "alpha") {
+		t.Fatalf("resume with another objective: %v", err)
+	}
+	// Without --resume an existing run is never overwritten.
+	if _, err := Run(context.Background(), cfg, Options{Out: dir}); err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("second run into the same directory: %v", err)
+	}
+}
+
+// TestNonFiniteLossStops: an absurd learning rate blows the weights up;
+// the run stops with an error naming the step and keeps a loadable,
+// finite checkpoint of the last good step.
+func TestNonFiniteLossStops(t *testing.T) {
+	cfg := tinyRun()
+	cfg.LR, cfg.Warmup, cfg.Steps = 1e30, 0, 30
+	dir := t.TempDir()
+	_, err := Run(context.Background(), cfg, Options{Out: dir})
+	var nf *NonFiniteError
+	if err == nil || !strings.Contains(err.Error(), "training stopped") {
+		t.Fatalf("got %v, want a stop on a non-finite loss", err)
+	}
+	if errors.As(err, &nf) {
+		t.Fatalf("the error should explain, not wrap the step's error: %v", err)
+	}
+	m, _, st, lerr := checkpoint.Load(filepath.Join(dir, CheckpointDir))
+	if lerr != nil {
+		t.Fatalf("no last good checkpoint: %v", lerr)
+	}
+	if !strings.Contains(err.Error(), "step "+itoa(st.Step+1)+":") {
+		t.Fatalf("error %q does not name step %d", err, st.Step+1)
+	}
+	if cerr := m.Params.CheckFinite(); cerr != nil {
+		t.Fatalf("checkpoint of step %d: %v", st.Step, cerr)
+	}
+	if n := len(readMetrics(t, dir)); n != st.Step {
+		t.Fatalf("%d metrics lines for %d good steps", n, st.Step)
+	}
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+// TestBadConfigFailsBeforeWork: contradictions are reported before any
+// file is written.
+func TestBadConfigFailsBeforeWork(t *testing.T) {
+	for _, tc := range []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Objective, c.ExtraMax = ObjectiveMisalign, 40 }, "extra_max"},
+		{func(c *Config) { c.Objective, c.ExtraMax = ObjectiveMisalign, 16 }, "smaller than l"},
+		{func(c *Config) { c.Objective, c.Alpha = ObjectiveMisalign, -0.1 }, "alpha: must be >= 0"},
+		{func(c *Config) { c.Objective = "mse" }, "objective"},
+		{func(c *Config) { c.Alpha = 0.3 }, "objective ce has no misalignment term"},
+		{func(c *Config) { c.Positions = "middle" }, "positions"},
+		{func(c *Config) { c.LR = math.NaN() }, "lr"},
+		{func(c *Config) { c.Steps = 0 }, "steps"},
+		{func(c *Config) { c.Data = DataSelfGen }, "needs init"},
+		{func(c *Config) { c.Export = []string{"onnx"} }, "export"},
+		{func(c *Config) { c.Model.Heads = 3 }, "model"},
+		{func(c *Config) { c.RopeScaling = kernels.RopeScaling{Type: "yarn", Factor: 0.5} }, "rope_scaling"},
+		{func(c *Config) { c.Objective, c.ExtraMin, c.ExtraMax = ObjectiveMisalign, 5, 3 }, "extra_min"},
+	} {
+		c := tinyRun()
+		tc.edit(&c)
+		out := filepath.Join(t.TempDir(), "run")
+		_, err := Run(context.Background(), c, Options{Out: out})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: got %v, want an error containing %q", c, err, tc.want)
+		}
+		if _, serr := os.Stat(out); serr == nil {
+			t.Errorf("%q: the output directory was created before the error", tc.want)
+		}
+	}
+}
+
+// TestOutputChecks: an output path that cannot be a directory, and a file
+// system without room, fail before training.
+func TestOutputChecks(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "plain-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Run(context.Background(), tinyRun(), Options{Out: filepath.Join(file, "run")})
+	if err == nil || !strings.Contains(err.Error(), "output directory") {
+		t.Fatalf("output under a file: %v", err)
+	}
+	dir := t.TempDir()
+	if err := checkOutput(dir, 1<<62); err == nil || !strings.Contains(err.Error(), "free") {
+		t.Fatalf("4 EiB needed: %v", err)
+	}
+	if err := checkOutput(dir, 1<<10); err != nil {
+		t.Fatal(err)
+	}
+	if n := diskNeed(1000, 2, 100); n < 2*12*1000+2*4*1000 {
+		t.Fatalf("disk estimate %d too small for two checkpoints and two exports", n)
+	}
+}
+
+// TestEvaluationMergedIntoMetrics: the evaluator runs every EvalEvery
+// steps and at the end, on held-out documents of 8 training lengths.
+func TestEvaluationMergedIntoMetrics(t *testing.T) {
+	cfg := tinyRun()
+	cfg.EvalEvery = 5
+	var steps []int
+	eval := func(in EvalInput) (map[string]float64, error) {
+		steps = append(steps, in.Step)
+		if in.Ctx != cfg.Ctx || len(in.HeldOut) != heldOutDocs || len(in.HeldOut[0]) != 8*cfg.Ctx {
+			t.Errorf("eval input: ctx %d, %d documents of %d tokens", in.Ctx, len(in.HeldOut), len(in.HeldOut[0]))
+		}
+		return map[string]float64{"val_loss": float64(in.Step), "broken": math.NaN(), "loss": 1.5}, nil
+	}
+	dir := t.TempDir()
+	mustRun(t, cfg, Options{Out: dir, Hooks: Hooks{Evaluate: eval}})
+	if !slices.Equal(steps, []int{5, 10, 12}) {
+		t.Fatalf("evaluated at %v, want 5, 10, 12", steps)
+	}
+	lines := readMetrics(t, dir)
+	if !strings.Contains(lines[4], `"val_loss":5`) || !strings.Contains(lines[4], `"broken":null`) ||
+		!strings.Contains(lines[4], `"eval_loss":1.5`) || strings.Count(lines[4], `"loss"`) != 1 ||
+		strings.Contains(lines[5], "val_loss") {
+		t.Fatalf("lines 5 and 6: %s / %s", lines[4], lines[5])
+	}
+}
+
+// TestFineTuneExtendsContextAndExports fine-tunes a trained run's final
+// model at twice its context with YaRN, on a text file, exports it to every format and
+// reloads each export with the same logits.
+func TestFineTuneExtendsContextAndExports(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, tinyRun(), Options{Out: filepath.Join(dir, "base")})
+	init := filepath.Join(dir, "base", ModelDir) // the final model with its tokenizer
+	text := filepath.Join(dir, "text.txt")
+	if err := os.WriteFile(text, []byte(strings.Repeat("the quick brown fox jumps over the lazy dog. ", 60)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := tinyRun()
+	cfg.Init, cfg.Data, cfg.Ctx, cfg.Steps = init, text, 32, 4
+	cfg.RopeScaling = kernels.RopeScaling{Type: "yarn", Factor: 2}
+	cfg.Objective, cfg.Export = ObjectiveMisalign, []string{ExportGGUF, ExportSafetensors, ExportLlama2C}
+	out := filepath.Join(dir, "ft")
+	// llama2.c cannot store a RoPE scaling: refused before training.
+	if _, err := Run(context.Background(), cfg, Options{Out: out}); err == nil || !strings.Contains(err.Error(), "export") {
+		t.Fatalf("llama2.c export of a YaRN model: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, MetricsFile)); err == nil {
+		t.Fatal("training started before the export check failed")
+	}
+	cfg.Export = cfg.Export[:2]
+	res := mustRun(t, cfg, Options{Out: out})
+	c := res.Model.Config
+	if c.MaxSeq != 32 || c.RopeScaling.Type != "yarn" || c.RopeScaling.OrigCtx != 16 || res.Config.ExtraMax != 16 {
+		t.Fatalf("fine-tuned config %+v, run config %+v", c, res.Config)
+	}
+	if len(res.Exports) != 2 {
+		t.Fatalf("exports %v", res.Exports)
+	}
+	sameLogitsAfterReload(t, res)
+	// A plain model goes to llama2.c too.
+	plain := tinyRun()
+	plain.Export = []string{ExportLlama2C, ExportGGUF, ExportSafetensors}
+	sameLogitsAfterReload(t, mustRun(t, plain, Options{Out: filepath.Join(dir, "plain")}))
+}
+
+// sameLogitsAfterReload loads every export of a run and compares its
+// logits on a 40-token input with the trained model's.
+func sameLogitsAfterReload(t *testing.T, res *Result) {
+	t.Helper()
+	tokens := make([]int32, 40)
+	for i := range tokens {
+		tokens[i] = int32('a' + i%26)
+	}
+	if err := res.Model.Forward(tokens, 1, len(tokens), model.ForwardOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Clone(res.Model.Logits())
+	for _, path := range res.Exports {
+		l, err := load.Load(path, load.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		byteLlama2C := strings.HasSuffix(path, ".bin") // llama2.c tokenizers cannot hold a byte vocabulary
+		if (l.Tokenizer == nil || l.Tokenizer.Size() != 258) != byteLlama2C {
+			t.Fatalf("%s: tokenizer %v", path, l.Tokenizer)
+		}
+		if err := l.Model.Forward(tokens, 1, len(tokens), model.ForwardOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range l.Model.Logits() {
+			if math.Abs(float64(v-want[i])) > 1e-5 {
+				t.Fatalf("%s: logit %d is %v, the trained model gives %v", path, i, v, want[i])
+			}
+		}
+	}
+}
