@@ -4,11 +4,11 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/lsalign/lsalign/internal/buildinfo"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 
 	"github.com/lsalign/lsalign/model"
@@ -27,7 +27,7 @@ type SynthConfig struct {
 	Workers      int               `json:"workers"`
 	GOMAXPROCS   int               `json:"gomaxprocs"`
 	GoVersion    string            `json:"go_version"`
-	GitCommit    string            `json:"git_commit,omitempty"` // from the binary's build info, when built from a checkout
+	GitCommit    string            `json:"git_commit,omitempty"` // from the binary's build info or git, when known
 	GitModified  bool              `json:"git_modified,omitempty"`
 	Seconds      float64           `json:"seconds"`
 }
@@ -57,28 +57,8 @@ func (r *SynthResult) Config() SynthConfig {
 		Combinations: len(r.Training), Workers: min(workers, len(r.Training)), GOMAXPROCS: runtime.GOMAXPROCS(0),
 		GoVersion: runtime.Version(), Seconds: r.Seconds,
 	}
-	c.GitCommit, c.GitModified = synthBuildCommit()
+	c.GitCommit, c.GitModified = buildinfo.Commit()
 	return c
-}
-
-// synthBuildCommit reads the VCS revision Go stamps into binaries built inside
-// a git checkout ("" under go test or go run, which do not stamp it).
-func synthBuildCommit() (string, bool) {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "", false
-	}
-	var rev string
-	var modified bool
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			modified = s.Value == "true"
-		}
-	}
-	return rev, modified
 }
 
 // WriteData writes results.json, results.csv, training.json and

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -55,6 +57,7 @@ type benchOpts struct {
 	seed    uint64
 	json    bool
 	verbose bool
+	profile string
 }
 
 // benchResult is the JSON summary printed last by `lsalign bench --json`.
@@ -107,6 +110,7 @@ batch 8, AdamW lr 1e-3), small (4 layers, dim 256, 8 heads / 4 kv heads, seq 512
 	f.Uint64Var(&o.seed, "seed", 0, "seed for weights and data")
 	f.BoolVar(&o.json, "json", false, "print a JSON summary as the last line")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "print every step")
+	f.StringVar(&o.profile, "cpuprofile", "", "write a pprof CPU profile of the timed steps to this file")
 	cmd.AddCommand(newBenchGemmCmd())
 	cmd.AddCommand(newBenchInferCmd())
 	return cmd
@@ -141,6 +145,13 @@ func runBench(w io.Writer, o benchOpts) error {
 	var times []float64
 	var losses []float64
 	for step := 0; step < o.warmup+o.steps; step++ {
+		if step == o.warmup && o.profile != "" {
+			stop, err := startCPUProfile(o.profile)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
 		t0 := time.Now()
 		var loss float64
 		if o.loss == "ce" {
@@ -188,4 +199,21 @@ func runBench(w io.Writer, o benchOpts) error {
 	fmt.Fprintf(w, "%.2f steps/s, %.0f tokens/s (median %.1f ms/step over %d steps); loss %.4f -> %.4f\n",
 		res.StepsPerS, res.TokensPerS, med*1000, len(times), res.LossFirst, res.LossLast)
 	return nil
+}
+
+// startCPUProfile starts a pprof CPU profile into path and returns the
+// function that stops it and closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
