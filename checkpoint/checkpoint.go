@@ -18,6 +18,7 @@ import (
 	"strconv"
 
 	"github.com/lsalign/lsalign/format/safetensors"
+	"github.com/lsalign/lsalign/internal/atomicfile"
 	"github.com/lsalign/lsalign/internal/rng"
 	"github.com/lsalign/lsalign/model"
 	"github.com/lsalign/lsalign/optim"
@@ -66,7 +67,7 @@ func Save(dir string, m *model.Model, opt *optim.AdamW, st State) error {
 			return err
 		}
 	}
-	if err := writeJSON(filepath.Join(tmp, StateFile), st); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(tmp, StateFile), st); err != nil {
 		return err
 	}
 	if err := syncDir(tmp); err != nil {
@@ -105,7 +106,7 @@ func WriteModel(dir string, m *model.Model) error {
 	if err := safetensors.WriteFile(filepath.Join(dir, WeightsFile), ts, map[string]string{"format": "pt"}); err != nil {
 		return err
 	}
-	return writeJSON(filepath.Join(dir, ConfigFile), m.Config)
+	return atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), m.Config)
 }
 
 // Exists reports whether dir (or the previous copy a killed Save left)
@@ -270,15 +271,6 @@ func sameShape(a []int64, b []int) bool {
 
 func ftoa(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 
-// writeJSON writes v as indented JSON to path atomically.
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return WriteFileAtomic(path, append(b, '\n'))
-}
-
 func readJSON(path string, v any) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -288,30 +280,6 @@ func readJSON(path string, v any) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
-}
-
-// WriteFileAtomic writes data to a temporary file in path's directory,
-// fsyncs it and renames it over path.
-func WriteFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }
 
 func syncDir(dir string) error {

@@ -88,7 +88,7 @@ func pairedClaim(id, statement string, side float64, a, b []ReproRun) ReproClaim
 	c.Verdict = sideVerdict(ci, side)
 	c.Evidence = []string{
 		fmt.Sprintf("%s: %.4f vs %.4f nats (PPL %.3f vs %.3f), mean over %d pairs", ScoreName,
-			reproMean(na), reproMean(nb), math.Exp(reproMean(na)), math.Exp(reproMean(nb)), len(a)),
+			mean(na), mean(nb), math.Exp(mean(na)), math.Exp(mean(nb)), len(a)),
 		fmt.Sprintf("difference %+.4f nats, 95%% CI [%+.4f, %+.4f]", est, ci[0], ci[1]),
 	}
 	m2, ci2 := tInterval(d2)
@@ -258,7 +258,7 @@ func quantileSorted(s []float64, q float64) float64 {
 
 // tInterval is the mean of x and its two-sided 95% Student t interval.
 func tInterval(x []float64) (float64, [2]float64) {
-	m := reproMean(x)
+	m := mean(x)
 	n := len(x)
 	if n < 2 {
 		return m, [2]float64{math.NaN(), math.NaN()}
@@ -285,7 +285,8 @@ func tQuantile975(df int) float64 {
 	return z + (z*z*z+z)/(4*float64(df))
 }
 
-func reproMean(xs []float64) float64 {
+// mean is the arithmetic mean of xs, NaN when there are none.
+func mean(xs []float64) float64 {
 	var s float64
 	for _, x := range xs {
 		s += x

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lsalign/lsalign/data"
+	"github.com/lsalign/lsalign/internal/atomicfile"
 	"github.com/lsalign/lsalign/model"
 	"github.com/lsalign/lsalign/tokenizer"
 	"github.com/lsalign/lsalign/train"
@@ -177,7 +178,7 @@ func finetuneVariant(ctx context.Context, o ReproOptions, ev *reproEval, v Repro
 
 // writeRunMetrics writes a run's metrics lines.
 func writeRunMetrics(path string, ms []train.Metrics) error {
-	return WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		for _, m := range ms {
 			if err := enc.Encode(m); err != nil {

@@ -49,14 +49,6 @@ func (r *SynthResult) group(task, pe, rp string) (SynthGroup, bool) {
 	return SynthGroup{}, false
 }
 
-func synthMean(xs []float64) float64 {
-	var s float64
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
-}
-
 func (r *SynthResult) claimMean() SynthClaim {
 	o := r.Options
 	c := SynthClaim{ID: "a",
@@ -75,7 +67,7 @@ func (r *SynthResult) claimMean() SynthClaim {
 	}
 	meanMSE, worst := make([]float64, len(lengths)), make([]float64, len(lengths))
 	for i, vs := range perSeed {
-		meanMSE[i], worst[i] = synthMean(vs), slices.Max(vs)
+		meanMSE[i], worst[i] = mean(vs), slices.Max(vs)
 	}
 	iMax := synthArgmax(meanMSE)
 	jMax := synthArgmax(worst)
@@ -113,7 +105,7 @@ func (r *SynthResult) claimLength() SynthClaim {
 		if !ok {
 			continue
 		}
-		a, b := synthMean(g.InRange), synthMean(g.Beyond)
+		a, b := mean(g.InRange), mean(g.Beyond)
 		ratio := b / a
 		pass := ratio >= lengthClaimFactor
 		all = all && pass
@@ -186,7 +178,7 @@ func (r *SynthResult) claimReparam() SynthClaim {
 	}
 	beyondOf := func(pe, rp string) float64 {
 		g, _ := r.group("length", pe, rp)
-		return synthMean(g.Beyond)
+		return mean(g.Beyond)
 	}
 	pooled := func(rp string) float64 {
 		var s float64

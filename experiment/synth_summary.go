@@ -124,10 +124,3 @@ func (r *SynthResult) SeedCurves(task, pe, rp string, fspace bool) (lengths []fl
 	}
 	return lengths, perSeed
 }
-
-// SynthWindows returns the inclusive test-length windows the summary
-// compares: inside the training range and above it, as [min, max].
-func SynthWindows(o SynthOptions) (in, beyond [2]int) {
-	i, b := o.lengthWindows()
-	return [2]int{i.Min, i.Max}, [2]int{b.Min, b.Max}
-}

@@ -4,13 +4,13 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"github.com/lsalign/lsalign/internal/buildinfo"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 
+	"github.com/lsalign/lsalign/internal/atomicfile"
+	"github.com/lsalign/lsalign/internal/buildinfo"
 	"github.com/lsalign/lsalign/model"
 )
 
@@ -64,21 +64,38 @@ func (r *SynthResult) Config() SynthConfig {
 // WriteData writes results.json, results.csv, training.json and
 // config.json into dir (which must exist).
 func (r *SynthResult) WriteData(dir string) error {
-	files := []struct {
-		name  string
-		write func(io.Writer) error
-	}{
-		{"results.json", r.WriteJSON},
-		{"results.csv", r.WriteCSV},
-		{"training.json", func(w io.Writer) error { return synthWriteJSON(w, r.Training) }},
-		{"config.json", func(w io.Writer) error { return synthWriteJSON(w, r.Config()) }},
+	if err := atomicfile.Write(filepath.Join(dir, "results.json"), r.WriteJSON); err != nil {
+		return err
 	}
-	for _, f := range files {
-		if err := WriteFileAtomic(filepath.Join(dir, f.name), f.write); err != nil {
-			return err
-		}
+	if err := atomicfile.Write(filepath.Join(dir, "results.csv"), r.WriteCSV); err != nil {
+		return err
 	}
-	return nil
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "training.json"), r.Training); err != nil {
+		return err
+	}
+	return atomicfile.WriteJSON(filepath.Join(dir, "config.json"), r.Config())
+}
+
+// WriteOutputs writes every file of the study into dir (which must exist):
+// the data files of WriteData, summary.md and the figures. It returns their
+// names.
+func (r *SynthResult) WriteOutputs(dir string) ([]string, error) {
+	if err := r.WriteData(dir); err != nil {
+		return nil, err
+	}
+	files := []string{"results.json", "results.csv", "training.json", "config.json", "summary.md"}
+	err := atomicfile.Write(filepath.Join(dir, "summary.md"), func(w io.Writer) error {
+		_, err := io.WriteString(w, r.Summary())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	figs, err := saveFigures(dir, r.Figures())
+	if err != nil {
+		return nil, err
+	}
+	return append(files, figs...), nil
 }
 
 // WriteJSON writes the rows as a JSON list, one object per line:
@@ -114,28 +131,4 @@ func (r *SynthResult) WriteCSV(w io.Writer) error {
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-func synthWriteJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-// WriteFileAtomic writes path through a temporary file in the same
-// directory and renames it into place, so readers never see half a file.
-func WriteFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return os.Rename(tmp.Name(), path)
 }

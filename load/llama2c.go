@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lsalign/lsalign/format/llama2c"
+	"github.com/lsalign/lsalign/internal/atomicfile"
 	"github.com/lsalign/lsalign/model"
 	"github.com/lsalign/lsalign/tokenizer"
 )
@@ -147,14 +148,14 @@ func saveLlama2C(path string, m *model.Model, tok *tokenizer.Tokenizer, opt Save
 	if opt.Legacy {
 		write = llama2c.WriteLegacy
 	}
-	if err := writeFileAtomic(path, func(out io.Writer) error { return write(out, hc, w) }); err != nil {
+	if err := atomicfile.Write(path, func(out io.Writer) error { return write(out, hc, w) }); err != nil {
 		return err
 	}
 	if tok == nil {
 		return nil
 	}
 	tokPath := llama2cTokenizerCandidates(path, c.Vocab)[0]
-	return writeFileAtomic(tokPath, func(out io.Writer) error { return llama2c.WriteTokenizer(out, pieces, scores) })
+	return atomicfile.Write(tokPath, func(out io.Writer) error { return llama2c.WriteTokenizer(out, pieces, scores) })
 }
 
 // llama2cPieces turns an spm vocabulary into tokenizer.bin pieces the way

@@ -1,13 +1,13 @@
 package load
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/lsalign/lsalign/format/gguf"
 	"github.com/lsalign/lsalign/format/safetensors"
+	"github.com/lsalign/lsalign/internal/atomicfile"
 	"github.com/lsalign/lsalign/model"
 	"github.com/lsalign/lsalign/tokenizer"
 )
@@ -50,11 +50,7 @@ func saveLsalign(dir string, m *model.Model, tok *tokenizer.Tokenizer, opt SaveO
 	if err := writeSafetensors(filepath.Join(dir, weightsFile), ts, "F32"); err != nil {
 		return err
 	}
-	cfg, err := json.MarshalIndent(m.Config, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := writeBytesAtomic(filepath.Join(dir, configFile), append(cfg, '\n')); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, configFile), m.Config); err != nil {
 		return err
 	}
 	if tok == nil {
@@ -62,16 +58,23 @@ func saveLsalign(dir string, m *model.Model, tok *tokenizer.Tokenizer, opt SaveO
 	}
 	v := tok.Vocab()
 	if v.Kind == tokenizer.KindByte {
-		keys, values := v.GGUFMetadata()
-		kv := make([]gguf.KV, len(keys))
-		for i, k := range keys {
-			kv[i] = gguf.KV{Key: k, Value: values[i]}
-		}
-		return gguf.WriteFile(filepath.Join(dir, ggufVocabFile), kv, nil)
+		return SaveVocabGGUF(dir, v)
 	}
 	t, err := hfFromVocab(v)
 	if err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
 	return safetensors.WriteTokenizerJSON(filepath.Join(dir, hfTokenizerFile), t)
+}
+
+// SaveVocabGGUF writes v into dir as tokenizer.gguf, a GGUF file with the
+// vocabulary and no tensors: the form a model directory carries a
+// vocabulary in when tokenizer.json cannot hold it (byte vocabularies).
+func SaveVocabGGUF(dir string, v tokenizer.Vocab) error {
+	keys, values := v.GGUFMetadata()
+	kv := make([]gguf.KV, len(keys))
+	for i, k := range keys {
+		kv[i] = gguf.KV{Key: k, Value: values[i]}
+	}
+	return gguf.WriteFile(filepath.Join(dir, ggufVocabFile), kv, nil)
 }

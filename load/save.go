@@ -1,10 +1,7 @@
 package load
 
 import (
-	"bytes"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -72,39 +69,4 @@ func Save(path string, m *model.Model, tok *tokenizer.Tokenizer, opt SaveOptions
 		return saveLsalign(path, m, tok, opt)
 	}
 	return fmt.Errorf("load: unknown format %q (want %s, %s, %s or %s)", format, FormatGGUF, FormatLlama2C, FormatHF, FormatLsalign)
-}
-
-// writeFileAtomic writes through fill into a temporary file beside path,
-// syncs it and renames it over path.
-func writeFileAtomic(path string, fill func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = fill(f); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
-func writeBytesAtomic(path string, data []byte) error {
-	return writeFileAtomic(path, func(w io.Writer) error {
-		_, err := io.Copy(w, bytes.NewReader(data))
-		return err
-	})
 }

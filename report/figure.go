@@ -3,7 +3,7 @@ package report
 import (
 	"fmt"
 	"image/color"
-	"os"
+	"io"
 	"path/filepath"
 	"strings"
 
@@ -12,6 +12,8 @@ import (
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/lsalign/lsalign/internal/atomicfile"
 )
 
 // Panel is one plot area of a Figure. LinePanel is one kind; other kinds
@@ -91,21 +93,10 @@ func (f Figure) save(path string) error {
 			}
 		}
 	}
-	tmp := path + ".tmp"
-	out, err := os.Create(tmp)
-	if err != nil {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		_, err := canvas.WriteTo(w)
 		return err
-	}
-	if _, err := canvas.WriteTo(out); err != nil {
-		out.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := out.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
+	})
 }
 
 func orDefault(v, def vg.Length) vg.Length {

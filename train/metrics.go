@@ -10,7 +10,7 @@ import (
 	"math"
 	"os"
 
-	"github.com/lsalign/lsalign/checkpoint"
+	"github.com/lsalign/lsalign/internal/atomicfile"
 )
 
 // Metrics is one line of metrics.jsonl: the step just taken and, on
@@ -92,7 +92,7 @@ func openMetrics(path string, keep int) (*metricsLog, error) {
 		}
 		kept = append(append(kept, sc.Bytes()...), '\n')
 	}
-	if err := checkpoint.WriteFileAtomic(path, kept); err != nil {
+	if err := atomicfile.WriteBytes(path, kept); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/lsalign/lsalign/checkpoint"
-	"github.com/lsalign/lsalign/format/gguf"
+	"github.com/lsalign/lsalign/internal/atomicfile"
 	"github.com/lsalign/lsalign/internal/rng"
 	"github.com/lsalign/lsalign/kernels"
 	"github.com/lsalign/lsalign/load"
@@ -80,7 +80,7 @@ func start(cfg Config, opt Options) (*run, error) {
 		if err := checkExports(opt.Out, cfg.Export, m, r.tok); err != nil {
 			return nil, err
 		}
-		if err := writeJSONFile(filepath.Join(opt.Out, ConfigFile), cfg); err != nil {
+		if err := atomicfile.WriteJSON(filepath.Join(opt.Out, ConfigFile), cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -247,19 +247,5 @@ func saveExport(path, format string, m *model.Model, tok *tokenizer.Tokenizer) e
 	if err := load.Save(path, m, nil, load.SaveOptions{Format: format}); err != nil {
 		return err
 	}
-	keys, values := tok.Vocab().GGUFMetadata()
-	kv := make([]gguf.KV, len(keys))
-	for i, k := range keys {
-		kv[i] = gguf.KV{Key: k, Value: values[i]}
-	}
-	return gguf.WriteFile(filepath.Join(path, "tokenizer.gguf"), kv, nil)
-}
-
-// writeJSONFile writes v as indented JSON, atomically.
-func writeJSONFile(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return checkpoint.WriteFileAtomic(path, append(b, '\n'))
+	return load.SaveVocabGGUF(path, tok.Vocab())
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lsalign/lsalign/align"
 	"github.com/lsalign/lsalign/data"
+	"github.com/lsalign/lsalign/internal/atomicfile"
 	"github.com/lsalign/lsalign/internal/rng"
 	"github.com/lsalign/lsalign/load"
 	"github.com/lsalign/lsalign/model"
@@ -196,7 +197,7 @@ func (r *run) loop(ctx context.Context) (*Result, error) {
 				filepath.Join(r.opt.Out, CheckpointDir), err)
 		}
 	}
-	if err := writeJSONFile(filepath.Join(r.opt.Out, ResultFile), r.res); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(r.opt.Out, ResultFile), r.res); err != nil {
 		return nil, err
 	}
 	return r.res, nil

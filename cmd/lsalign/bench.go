@@ -181,15 +181,10 @@ func runBench(w io.Writer, o benchOpts) error {
 			fmt.Fprintf(w, "# step %d %.4fs loss %.4f\n", step, dt, loss)
 		}
 	}
-	sorted := slices.Clone(times)
-	slices.Sort(sorted)
-	med := sorted[len(sorted)/2]
-	if len(sorted)%2 == 0 {
-		med = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
-	}
+	med := median(times)
 	res := benchResult{
 		Config: o.config, Loss: o.loss, StepsPerS: 1 / med, TokensPerS: float64(B*T*windows) / med,
-		Gemm: gemm.Backend(), MedianS: med, MinS: sorted[0], TokensPerStep: B * T * windows,
+		Gemm: gemm.Backend(), MedianS: med, MinS: slices.Min(times), TokensPerStep: B * T * windows,
 		TimedSteps: len(times), Threads: runtime.GOMAXPROCS(0), Params: m.NumParams(),
 		LossFirst: losses[0], LossLast: losses[len(losses)-1],
 	}

@@ -138,7 +138,7 @@ func runBenchInfer(w io.Writer, o benchInferOpts) error {
 		}
 		decode = append(decode, time.Since(t0).Seconds())
 	}
-	pre, dec := inferMedian(prefill), inferMedian(decode)
+	pre, dec := median(prefill), median(decode)
 	res := benchInferResult{Model: name, Params: m.NumParams(), Threads: runtime.GOMAXPROCS(0), Gemm: gemm.Backend(),
 		PromptTokens: o.promptLen, DecodeTokens: o.steps, PrefillPerS: float64(o.promptLen) / pre,
 		DecodePerS: float64(o.steps) / dec, DecodeMsPerTok: 1000 * dec / float64(o.steps), Repeats: o.repeat}
@@ -188,7 +188,8 @@ func benchInferModel(o benchInferOpts) (*model.Model, string, error) {
 	return m, name, nil
 }
 
-func inferMedian(xs []float64) float64 {
+// median is the middle of xs, or the mean of the two middle values.
+func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	if len(s)%2 == 1 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lsalign/lsalign/align"
 	"github.com/lsalign/lsalign/eval"
+	"github.com/lsalign/lsalign/experiment"
 	"github.com/lsalign/lsalign/report"
 )
 
@@ -240,7 +241,7 @@ func correlateMarkdown(vs []eval.Variant, rows []eval.CorrelationRow, resamples 
 				continue
 			}
 			n = max(n, r.Pearson.N)
-			row = append(row, corrCell(r.Pearson), corrCell(r.Spearman))
+			row = append(row, experiment.CorrelationCell(r.Pearson), experiment.CorrelationCell(r.Spearman))
 		}
 		row[1] = fmt.Sprint(n)
 		ct.AddRow(row...)
@@ -251,16 +252,6 @@ func correlateMarkdown(vs []eval.Variant, rows []eval.CorrelationRow, resamples 
 		"n/a where a variable is constant. Lower perplexity and higher accuracy are better.\n\n%s",
 		resamples, ct.Markdown())
 	return b.String()
-}
-
-// corrCell is "r [lo, hi]", "n/a" when r is undefined (a constant
-// variable or too few variants).
-func corrCell(c eval.Correlation) string {
-	if math.IsNaN(float64(c.R)) {
-		return "n/a"
-	}
-	f := func(x eval.Float) string { return report.Num(float64(x)) }
-	return fmt.Sprintf("%s [%s, %s]", f(c.R), f(c.CI95[0]), f(c.CI95[1]))
 }
 
 func optional(x *float64, ok bool) string {

@@ -127,7 +127,7 @@ func runRepro(ctx context.Context, stdout, stderr io.Writer, f reproFlags, o exp
 	if err != nil {
 		return err
 	}
-	files, err := writeReproOutputs(f.out, res)
+	files, err := res.WriteOutputs(f.out)
 	if err != nil {
 		return err
 	}
@@ -163,62 +163,4 @@ func reproProgress(stderr io.Writer) experiment.ReproProgress {
 	return func(done, total int, stage string) {
 		fmt.Fprintf(stderr, "[%d/%d] %s (%s)\n", done, total, stage, time.Since(t0).Round(time.Second))
 	}
-}
-
-// writeReproOutputs writes results.json, the figures, report.md and the
-// synthetic study's files, and returns their names.
-func writeReproOutputs(dir string, res *experiment.ReproResult) ([]string, error) {
-	files := []string{"report.md", "results.json"}
-	if err := experiment.WriteFileAtomic(filepath.Join(dir, "results.json"), func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(reproResultsJSON(res))
-	}); err != nil {
-		return nil, err
-	}
-	if res.Synth != nil {
-		sd := filepath.Join(dir, experiment.ReproSynthDir)
-		if err := os.MkdirAll(sd, 0o755); err != nil {
-			return nil, err
-		}
-		if _, err := writeSynthOutputs(sd, res.Synth); err != nil {
-			return nil, err
-		}
-		files = append(files, experiment.ReproSynthDir+"/")
-	}
-	for _, fig := range reproFigures(res) {
-		png, svg := fig.name+".png", fig.name+".svg"
-		if err := fig.Save(filepath.Join(dir, png), filepath.Join(dir, svg)); err != nil {
-			return nil, err
-		}
-		files = append(files, png, svg)
-	}
-	if err := experiment.WriteFileAtomic(filepath.Join(dir, "report.md"), func(w io.Writer) error {
-		_, err := io.WriteString(w, reproReport(res))
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	return files, nil
-}
-
-// reproResults is results.json.
-type reproResults struct {
-	Options      experiment.ReproOptions       `json:"options"`
-	Seconds      float64                       `json:"seconds"`
-	Claims       []experiment.ReproClaim       `json:"claims"`
-	Correlations []experiment.ReproCorrelation `json:"correlations"`
-	SynthClaims  []experiment.SynthClaim       `json:"synth_claims,omitempty"`
-	Base         []experiment.ReproRun         `json:"base"`
-	Runs         []experiment.ReproRun         `json:"runs"`
-	Definitions  map[string]string             `json:"definitions"`
-}
-
-func reproResultsJSON(res *experiment.ReproResult) reproResults {
-	out := reproResults{Options: res.Options, Seconds: res.Seconds, Claims: res.Claims(),
-		Correlations: res.Correlations(), Base: res.Base, Runs: res.Runs, Definitions: reproDefinitions()}
-	if res.Synth != nil {
-		out.SynthClaims = res.Synth.Claims()
-	}
-	return out
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -208,7 +207,7 @@ func synthDefaultsLine(o experiment.SynthOptions) string {
 	return fmt.Sprintf("%d layers, dim %d, %d heads, SwiGLU hidden %d, RMSNorm;\nAdamW lr %g "+
 		"(%d warmup steps, cosine to %g), weight decay %g, clip %g; %d steps of %d sequences; seeds %s",
 		m.Layers, m.Dim, m.Heads, m.Hidden, o.LR, o.Warmup, o.MinLR, o.WeightDecay, o.Clip, o.Steps, o.Batch,
-		synthSeedRange(o.Seeds))
+		experiment.SeedRange(o.Seeds))
 }
 
 // synthJSON is the --json summary line.
@@ -226,7 +225,7 @@ func runSynth(ctx context.Context, stdout, stderr io.Writer, out string, asJSON 
 	combos := o.Combos()
 	fmt.Fprintf(stdout, "# lsalign synth: %d combinations (tasks %s; pe %s; reparam %s; seeds %s), train lengths %v, test lengths %v\n",
 		len(combos), strings.Join(o.Tasks, ","), strings.Join(o.PEs, ","), strings.Join(o.Reparams, ","),
-		synthSeedRange(o.Seeds), o.TrainLengths, o.TestLengths)
+		experiment.SeedRange(o.Seeds), o.TrainLengths, o.TestLengths)
 	fmt.Fprintf(stdout, "# model and training: %s; %d held-out samples per length\n",
 		strings.ReplaceAll(synthDefaultsLine(o), "\n", " "), o.EvalSamples)
 	progress := newSynthProgress(stderr, len(combos))
@@ -234,7 +233,7 @@ func runSynth(ctx context.Context, stdout, stderr io.Writer, out string, asJSON 
 	if err != nil {
 		return err
 	}
-	files, err := writeSynthOutputs(out, res)
+	files, err := res.WriteOutputs(out)
 	if err != nil {
 		return err
 	}
@@ -269,28 +268,4 @@ func newSynthProgress(stderr io.Writer, total int) experiment.SynthProgress {
 	return func(done, total int, t experiment.SynthTraining) {
 		fmt.Fprintf(stderr, "[%d/%d] %v: train mse %.3g, %.1fs\n", done, total, t.SynthCombo, t.FinalLoss, t.Seconds)
 	}
-}
-
-// writeSynthOutputs writes every file and returns their names.
-func writeSynthOutputs(dir string, res *experiment.SynthResult) ([]string, error) {
-	if err := res.WriteData(dir); err != nil {
-		return nil, err
-	}
-	files := []string{"results.json", "results.csv", "training.json", "config.json", "summary.md"}
-	err := experiment.WriteFileAtomic(filepath.Join(dir, "summary.md"), func(w io.Writer) error {
-		_, err := io.WriteString(w, synthSummary(res))
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	figs := synthFigures(res)
-	for _, fig := range figs {
-		png, svg := fig.name+".png", fig.name+".svg"
-		if err := fig.Save(filepath.Join(dir, png), filepath.Join(dir, svg)); err != nil {
-			return nil, err
-		}
-		files = append(files, png, svg)
-	}
-	return files, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"image/png"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -61,6 +60,9 @@ func TestSynthQuickEndToEnd(t *testing.T) {
 		t.Errorf("config.json lacks the settings: %v", cfg)
 	}
 
+	// The summary's tables and the figures' contents are checked in
+	// experiment (TestSynthWriteOutputs); here, that the quick preset decides
+	// every claim and that every file is there.
 	summary, err := os.ReadFile(filepath.Join(dir, "summary.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -71,24 +73,8 @@ func TestSynthQuickEndToEnd(t *testing.T) {
 			t.Errorf("summary.md has no verdict line for (%s)", id)
 		}
 	}
-	for _, want := range []string{"| mean   | identity | nope |", "mse_fspace", "Settings", "[min, max]"} {
-		if !bytes.Contains(summary, []byte(want)) {
-			t.Errorf("summary.md lacks %q", want)
-		}
-	}
-
-	for _, name := range []string{"loss_vs_length.png", "reparam_vs_length.png"} {
-		f, err := os.Open(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = png.Decode(f)
-		f.Close()
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
-	for _, name := range []string{"loss_vs_length.svg", "reparam_vs_length.svg", "training.json"} {
+	for _, name := range []string{"loss_vs_length.png", "reparam_vs_length.png", "loss_vs_length.svg",
+		"reparam_vs_length.svg", "training.json"} {
 		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Size() == 0 {
 			t.Errorf("%s missing or empty: %v", name, err)
 		}
@@ -159,15 +145,5 @@ func TestSynthHelpTeaches(t *testing.T) {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("--help lacks %q", want)
 		}
-	}
-}
-
-func TestSynthLengthTicks(t *testing.T) {
-	got := synthLengthTicks(1, 50, 10)
-	if want := []float64{1, 10, 20, 30, 40, 50}; !slices.Equal(got, want) {
-		t.Errorf("ticks %v, want %v", got, want)
-	}
-	if got := synthLengthTicks(1, 200, 20); !slices.Contains(got, 20) || len(got) > 9 {
-		t.Errorf("ticks for 1-200: %v", got)
 	}
 }

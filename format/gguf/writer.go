@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
+
+	"github.com/lsalign/lsalign/internal/atomicfile"
 )
 
 // WriterTensor is one tensor to write. Data holds the values in ggml order
@@ -62,38 +62,11 @@ func Write(w io.Writer, kvs []KV, tensors []WriterTensor) error {
 
 // WriteFile writes a GGUF file atomically: to a temporary file in the same
 // directory, synced, then renamed over path.
-func WriteFile(path string, kvs []KV, tensors []WriterTensor) (err error) {
+func WriteFile(path string, kvs []KV, tensors []WriterTensor) error {
 	if _, err := checkWrite(kvs, tensors); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = Write(tmp, kvs, tensors); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	// Persist the rename itself; not every file system can sync a directory.
-	if dir, derr := os.Open(filepath.Dir(path)); derr == nil {
-		dir.Sync()
-		dir.Close()
-	}
-	return nil
+	return atomicfile.Write(path, func(w io.Writer) error { return Write(w, kvs, tensors) })
 }
 
 // checkWrite validates what Write is given and returns the alignment.

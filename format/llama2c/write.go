@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+
+	"github.com/lsalign/lsalign/internal/atomicfile"
 )
 
 // Write writes a version 1 checkpoint. c.Version is ignored. It returns an
@@ -47,7 +49,7 @@ func WriteLegacy(w io.Writer, c Config, wt Weights) error {
 // WriteFile writes a version 1 checkpoint to path atomically: to a temporary
 // file in the same directory, synced, then renamed over path.
 func WriteFile(path string, c Config, wt Weights) error {
-	return writeAtomic(path, func(w io.Writer) error { return Write(w, c, wt) })
+	return atomicfile.Write(path, func(w io.Writer) error { return Write(w, c, wt) })
 }
 
 func putInts(b []byte, c Config) {

@@ -3,6 +3,8 @@ package safetensors
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/lsalign/lsalign/internal/atomicfile"
 )
 
 // GPT2Config is the subset of a Hugging Face GPT-2 config.json this project
@@ -116,5 +118,5 @@ func WriteGPT2Config(path string, c GPT2Config) error {
 	if err != nil {
 		return fmt.Errorf("safetensors: %s: %w", path, err)
 	}
-	return writeFileAtomic(path, data)
+	return atomicfile.WriteBytes(path, data)
 }

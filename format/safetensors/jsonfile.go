@@ -57,11 +57,3 @@ func marshalIndent(v any) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
-
-// writeFileAtomic writes data to path atomically.
-func writeFileAtomic(path string, data []byte) error {
-	return writeAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
-}

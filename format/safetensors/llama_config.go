@@ -3,6 +3,8 @@ package safetensors
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/lsalign/lsalign/internal/atomicfile"
 )
 
 // LlamaConfig is the subset of a Hugging Face Llama config.json this project
@@ -133,5 +135,5 @@ func WriteLlamaConfig(path string, c LlamaConfig) error {
 	if err != nil {
 		return fmt.Errorf("safetensors: %s: %w", path, err)
 	}
-	return writeFileAtomic(path, data)
+	return atomicfile.WriteBytes(path, data)
 }

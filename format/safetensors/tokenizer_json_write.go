@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/lsalign/lsalign/internal/atomicfile"
 )
 
 // WriteTokenizerJSON writes t as a minimal tokenizer.json that Hugging Face
@@ -23,7 +25,7 @@ func WriteTokenizerJSON(path string, t HFTokenizer) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, data)
+	return atomicfile.WriteBytes(path, data)
 }
 
 // encodeTokenizerJSON validates t and renders its tokenizer.json.

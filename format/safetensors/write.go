@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/lsalign/lsalign/internal/atomicfile"
 )
 
 // WriterTensor is a tensor to write. DType is "F32" (the default when
@@ -63,7 +65,7 @@ func Write(w io.Writer, tensors []WriterTensor, metadata map[string]string) erro
 // WriteFile writes a safetensors file to path atomically: to a temporary
 // file in the same directory, synced, then renamed over path.
 func WriteFile(path string, tensors []WriterTensor, metadata map[string]string) error {
-	return writeAtomic(path, func(w io.Writer) error { return Write(w, tensors, metadata) })
+	return atomicfile.Write(path, func(w io.Writer) error { return Write(w, tensors, metadata) })
 }
 
 // encodeHeader validates the (name-sorted) tensors and returns the padded

@@ -13,14 +13,15 @@ import (
 const module = "github.com/lsalign/lsalign/"
 
 var levels = map[string]int{
-	"internal/parallel": 0, "internal/rng": 0, "internal/layering": 0, "internal/buildinfo": 0, "internal/testutil": 1,
+	"internal/parallel": 0, "internal/rng": 0, "internal/layering": 0, "internal/buildinfo": 0,
+	"internal/atomicfile": 0, "internal/testutil": 1,
 	"kernels/gemm": 1, "kernels/ref": 1, "format/gguf": 1, "format/safetensors": 1, "format/llama2c": 1,
 	"tokenizer": 1,
 	"kernels":   2,
 	"model":     3, "optim": 3, "data": 3, "synth": 3,
 	"checkpoint": 4, "load": 4, "align": 4,
-	"train": 5, "eval": 5, "infer": 5,
-	"experiment": 6, "report": 6,
+	"train": 5, "eval": 5, "infer": 5, "report": 5,
+	"experiment":  6,
 	"cmd/lsalign": 7,
 }
 

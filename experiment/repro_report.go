@@ -1,11 +1,11 @@
-package main
+package experiment
 
 import (
 	"fmt"
 	"math"
 	"strings"
 
-	"github.com/lsalign/lsalign/experiment"
+	"github.com/lsalign/lsalign/eval"
 	"github.com/lsalign/lsalign/report"
 )
 
@@ -24,12 +24,12 @@ func reproDefinitions() map[string]string {
 }
 
 // variantLabel names a variant in tables and legends.
-func variantLabel(v experiment.ReproVariant) string {
+func variantLabel(v ReproVariant) string {
 	return fmt.Sprintf("%s, α=%g, l_extra %s", v.Scaling, v.Alpha, rangeLabel(v.Range))
 }
 
-func rangeLabel(r string) string {
-	if r == experiment.RangeFull {
+func rangeLabel(rng string) string {
+	if rng == RangeFull {
 		return "[1, L'-1]"
 	}
 	return "[1, L'/2]"
@@ -37,21 +37,23 @@ func rangeLabel(r string) string {
 
 // groupRuns collects a value of every seed's run of each variant, in the
 // order of Options.Variants.
-func groupRuns(res *experiment.ReproResult, value func(experiment.ReproRun) float64) [][]float64 {
-	vs := res.Options.Variants()
+func (r *ReproResult) groupRuns(value func(ReproRun) float64) [][]float64 {
+	vs := r.Options.Variants()
 	out := make([][]float64, len(vs))
-	for _, r := range res.Runs {
+	for _, run := range r.Runs {
 		for i, v := range vs {
-			if r.ReproVariant == v {
-				out[i] = append(out[i], value(r))
+			if run.ReproVariant == v {
+				out[i] = append(out[i], value(run))
 			}
 		}
 	}
 	return out
 }
 
-func reproReport(res *experiment.ReproResult) string {
-	o := res.Options
+// Report renders report.md: the verdicts with their numbers, the tables of
+// every step, the settings and the definitions.
+func (r *ReproResult) Report() string {
+	o := r.Options
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Long-Short Alignment at small scale\n\n")
@@ -59,9 +61,9 @@ func reproReport(res *experiment.ReproResult) string {
 		"RoPE scalings %s, for alpha in %v and two l_extra ranges, %d seeds each: %d fine-tuned runs, each evaluated on "+
 		"held-out text. Wall time %.0f s. Numbers are for this scale and data; they test whether the paper's claims "+
 		"show up here, not whether they hold for Llama2-7B.\n\n",
-		o.L, 2*o.L, strings.Join(o.Scalings, ", "), o.Alphas, o.Seeds, len(res.Runs), res.Seconds)
+		o.L, 2*o.L, strings.Join(o.Scalings, ", "), o.Alphas, o.Seeds, len(r.Runs), r.Seconds)
 
-	claims := res.Claims()
+	claims := r.Claims()
 	p("## Verdicts\n\n")
 	vt := report.Table{Header: []string{"claim", "verdict", "estimate", "95% CI", "n"}, Align: []report.Align{0, 0, report.Right, report.Right, report.Right}}
 	for _, c := range claims {
@@ -79,10 +81,10 @@ func reproReport(res *experiment.ReproResult) string {
 		p("- interval: %s\n\n", c.Interval)
 	}
 
-	if res.Synth != nil {
+	if r.Synth != nil {
 		p("## (i) Synthetic study\n\n")
 		p("The quick synthetic study of METHOD.md §1 (details in [synth/summary.md](synth/summary.md)):\n\n")
-		for _, c := range res.Synth.Claims() {
+		for _, c := range r.Synth.Claims() {
 			p("- (%s) %s: **%s**\n", c.ID, c.Statement, c.Verdict)
 		}
 		p("\n")
@@ -92,44 +94,44 @@ func reproReport(res *experiment.ReproResult) string {
 	p("Each cell is mean [min, max] over %d seeds. PPL at L, 2L, 4L; misalignment at l_train = 2L; passkey accuracy at L / 2L / 4L.\n\n", o.Seeds)
 	t := report.Table{Header: []string{"variant", "train loss", "misalign", "PPL L", "PPL 2L", "PPL 4L", "passkey"},
 		Align: []report.Align{0, report.Right, report.Right, report.Right, report.Right, report.Right, report.Right}}
-	cols := []func(experiment.ReproRun) float64{
-		func(r experiment.ReproRun) float64 { return r.TrainLoss },
-		func(r experiment.ReproRun) float64 { return r.Misalign },
-		func(r experiment.ReproRun) float64 { return r.PPL[0] },
-		func(r experiment.ReproRun) float64 { return r.PPL[1] },
-		func(r experiment.ReproRun) float64 { return r.PPL[2] },
+	cols := []func(ReproRun) float64{
+		func(run ReproRun) float64 { return run.TrainLoss },
+		func(run ReproRun) float64 { return run.Misalign },
+		func(run ReproRun) float64 { return run.PPL[0] },
+		func(run ReproRun) float64 { return run.PPL[1] },
+		func(run ReproRun) float64 { return run.PPL[2] },
 	}
 	groups := make([][][]float64, len(cols))
 	for i, c := range cols {
-		groups[i] = groupRuns(res, c)
+		groups[i] = r.groupRuns(c)
 	}
 	pk := make([][][]float64, 3)
 	for k := range pk {
-		pk[k] = groupRuns(res, func(r experiment.ReproRun) float64 { return r.Passkey[k] })
+		pk[k] = r.groupRuns(func(run ReproRun) float64 { return run.Passkey[k] })
 	}
 	for i, v := range o.Variants() {
 		row := []string{variantLabel(v)}
 		for c := range cols {
 			row = append(row, report.Spread(groups[c][i]))
 		}
-		row = append(row, fmt.Sprintf("%.2f / %.2f / %.2f", meanOf(pk[0][i]), meanOf(pk[1][i]), meanOf(pk[2][i])))
+		row = append(row, fmt.Sprintf("%.2f / %.2f / %.2f", mean(pk[0][i]), mean(pk[1][i]), mean(pk[2][i])))
 		t.AddRow(row...)
 	}
 	p("%s\n", t.Markdown())
 	p("Before fine-tuning (the pretrained models with the scaling applied, factor 2):\n\n")
 	bt := report.Table{Header: []string{"base model", "seed", "misalign", "PPL L", "PPL 2L", "PPL 4L", "passkey"},
 		Align: []report.Align{0, report.Right, report.Right, report.Right, report.Right, report.Right, report.Right}}
-	for _, r := range res.Base {
-		bt.AddRow(r.Scaling, fmt.Sprint(r.Seed), report.Num(r.Misalign), report.Num(r.PPL[0]), report.Num(r.PPL[1]),
-			report.Num(r.PPL[2]), fmt.Sprintf("%.2f / %.2f / %.2f", r.Passkey[0], r.Passkey[1], r.Passkey[2]))
+	for _, run := range r.Base {
+		bt.AddRow(run.Scaling, fmt.Sprint(run.Seed), report.Num(run.Misalign), report.Num(run.PPL[0]), report.Num(run.PPL[1]),
+			report.Num(run.PPL[2]), fmt.Sprintf("%.2f / %.2f / %.2f", run.Passkey[0], run.Passkey[1], run.Passkey[2]))
 	}
 	p("%s\n![perplexity against evaluation length](ppl_vs_length.png)\n\n", bt.Markdown())
 
-	p("## (iii) Correlations over the %d fine-tuned runs\n\n", len(res.Runs))
+	p("## (iii) Correlations over the %d fine-tuned runs\n\n", len(r.Runs))
 	ct := report.Table{Header: []string{"predictor", "score", "Pearson r [95% CI]", "Spearman r [95% CI]", "n"},
 		Align: []report.Align{0, 0, report.Right, report.Right, report.Right}}
-	for _, c := range res.Correlations() {
-		ct.AddRow(c.Predictor, c.Score, corrCell(c.Pearson), corrCell(c.Spearman), fmt.Sprint(c.Pearson.N))
+	for _, c := range r.Correlations() {
+		ct.AddRow(c.Predictor, c.Score, CorrelationCell(c.Pearson), CorrelationCell(c.Spearman), fmt.Sprint(c.Pearson.N))
 	}
 	p("%s\nIntervals: percentile bootstrap over runs (%d resamples). The paper reports |r| 0.85 for misalignment and 0.62 "+
 		"for training loss against long-context benchmark scores of Llama2-7B variants.\n\n![correlations](correlation.png)\n\n",
@@ -158,39 +160,22 @@ func reproReport(res *experiment.ReproResult) string {
 	return b.String()
 }
 
-func meanOf(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	var s float64
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
-}
-
-// reproFigure is a figure with its file name stem.
-type reproFigure struct {
-	report.Figure
-	name string
-}
-
-// reproFigures: perplexity against evaluation length (a panel per
+// Figures builds perplexity against evaluation length (a panel per
 // scaling, a line per alpha at the half range plus alpha>0 at the full
 // range and the unfine-tuned base), and the two correlation scatters.
-func reproFigures(res *experiment.ReproResult) []reproFigure {
-	o := res.Options
+func (r *ReproResult) Figures() []NamedFigure {
+	o := r.Options
 	x := []float64{float64(o.L), float64(2 * o.L), float64(4 * o.L)}
 	var panels []report.Panel
 	for _, s := range o.Scalings {
 		lp := report.LinePanel{Title: s + " (factor 2)", XLabel: "evaluation length (tokens)", YLabel: "held-out PPL",
 			LogY: true, XTicks: x, Shades: []report.Shade{{From: float64(o.L), To: float64(2 * o.L), Label: "within the fine-tuning context"}}}
-		series := func(label string, keep func(experiment.ReproRun) bool, runs []experiment.ReproRun) {
+		series := func(label string, keep func(ReproRun) bool, runs []ReproRun) {
 			y := make([][]float64, 3)
-			for _, r := range runs {
-				if keep(r) {
+			for _, run := range runs {
+				if keep(run) {
 					for i := range y {
-						y[i] = append(y[i], r.PPL[i])
+						y[i] = append(y[i], run.PPL[i])
 					}
 				}
 			}
@@ -198,34 +183,44 @@ func reproFigures(res *experiment.ReproResult) []reproFigure {
 				lp.Series = append(lp.Series, report.Series{Label: label, X: x, Y: y})
 			}
 		}
-		series("no fine-tuning", func(r experiment.ReproRun) bool { return r.Scaling == s }, res.Base)
+		series("no fine-tuning", func(run ReproRun) bool { return run.Scaling == s }, r.Base)
 		for _, v := range o.Variants() {
-			if v.Scaling != s || (v.Range == experiment.RangeFull && v.Alpha == 0) {
+			if v.Scaling != s || (v.Range == RangeFull && v.Alpha == 0) {
 				continue
 			}
 			label := fmt.Sprintf("α=%g", v.Alpha)
-			if v.Range == experiment.RangeFull {
+			if v.Range == RangeFull {
 				label += " [1,L'-1]"
 			}
-			series(label, func(r experiment.ReproRun) bool { return r.ReproVariant == v }, res.Runs)
+			series(label, func(run ReproRun) bool { return run.ReproVariant == v }, r.Runs)
 		}
 		panels = append(panels, lp)
 	}
-	figs := []reproFigure{{name: "ppl_vs_length", Figure: report.Figure{Panels: panels,
+	figs := []NamedFigure{{Name: "ppl_vs_length", Figure: report.Figure{Panels: panels,
 		Title: fmt.Sprintf("Held-out perplexity by evaluation length (mean over %d seeds, band min-max)", o.Seeds)}}}
 
 	var mis, loss []report.ScatterPoint
-	for _, r := range res.Runs {
-		y := r.NLL[2]
-		mis = append(mis, report.ScatterPoint{X: r.Misalign, Y: y})
-		loss = append(loss, report.ScatterPoint{X: r.TrainLoss, Y: y})
+	for _, run := range r.Runs {
+		y := run.NLL[2]
+		mis = append(mis, report.ScatterPoint{X: run.Misalign, Y: y})
+		loss = append(loss, report.ScatterPoint{X: run.TrainLoss, Y: y})
 	}
 	if len(mis) > 0 {
-		figs = append(figs, reproFigure{name: "correlation", Figure: report.Figure{Title: "Predictors of the long-context score, one point per fine-tuned run",
+		figs = append(figs, NamedFigure{Name: "correlation", Figure: report.Figure{Title: "Predictors of the long-context score, one point per fine-tuned run",
 			Panels: []report.Panel{
 				report.Scatter{Title: "misalignment", XLabel: "misalignment (SCE, l_train = 2L)", YLabel: "held-out loss at 4L (nats)", Points: mis, Fit: true},
 				report.Scatter{Title: "training loss", XLabel: "final training loss (nats)", YLabel: "held-out loss at 4L (nats)", Points: loss, Fit: true},
 			}}})
 	}
 	return figs
+}
+
+// CorrelationCell is "r [lo, hi]", "n/a" when r is undefined (a constant
+// variable or too few points).
+func CorrelationCell(c eval.Correlation) string {
+	if math.IsNaN(float64(c.R)) {
+		return "n/a"
+	}
+	f := func(x eval.Float) string { return report.Num(float64(x)) }
+	return fmt.Sprintf("%s [%s, %s]", f(c.R), f(c.CI95[0]), f(c.CI95[1]))
 }

@@ -1,33 +1,32 @@
-package main
+package experiment
 
 import (
 	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/lsalign/lsalign/experiment"
 	"github.com/lsalign/lsalign/report"
 	"github.com/lsalign/lsalign/synth"
 )
 
-// This file renders what `lsalign synth` writes for people: summary.md and
-// the figures. The numbers come from experiment.SynthResult.
+// This file renders what the synthetic study writes for people: summary.md
+// and the figures.
 
-// synthSummary renders summary.md: the claims with their numbers first,
-// then the per-combination table, the settings and the definitions.
-func synthSummary(res *experiment.SynthResult) string {
-	o := res.Options
-	in, beyond := experiment.SynthWindows(o)
+// Summary renders summary.md: the claims with their numbers first, then
+// the per-combination table, the settings and the definitions.
+func (r *SynthResult) Summary() string {
+	o := r.Options
+	in, beyond := o.lengthWindows()
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Synthetic length-generalization study\n\n")
 	p("%d models trained from scratch (tasks %s; encodings %s; %d seed(s) each), trained on lengths %d-%d "+
 		"and tested at every length %d-%d on %d held-out samples per length. Wall time %.0f s.\n\n",
-		len(res.Training), strings.Join(o.Tasks, ", "), strings.Join(o.PEs, ", "), o.Seeds,
-		o.TrainLengths.Min, o.TrainLengths.Max, o.TestLengths.Min, o.TestLengths.Max, o.EvalSamples, res.Seconds)
+		len(r.Training), strings.Join(o.Tasks, ", "), strings.Join(o.PEs, ", "), o.Seeds,
+		o.TrainLengths.Min, o.TrainLengths.Max, o.TestLengths.Min, o.TestLengths.Max, o.EvalSamples, r.Seconds)
 
 	p("## The paper's claims\n\n")
-	for _, c := range res.Claims() {
+	for _, c := range r.Claims() {
 		p("**(%s) %s: %s.**\n\n", c.ID, c.Statement, c.Verdict)
 		for _, e := range c.Evidence {
 			p("- %s\n", e)
@@ -37,7 +36,7 @@ func synthSummary(res *experiment.SynthResult) string {
 			t := report.Table{Header: c.Table[0], Rows: c.Table[1:], Align: synthRightAligned(len(c.Table[0]))}
 			p("%s\n", t.Markdown())
 		}
-		if c.Verdict == experiment.ClaimDoesNotHold {
+		if c.Verdict == ClaimDoesNotHold {
 			p("What to look at: %s.\n\n", c.Note)
 		}
 	}
@@ -49,14 +48,14 @@ func synthSummary(res *experiment.SynthResult) string {
 	}
 	p("MSE in the task's own units (length space for the length task), as mean [min, max] over seeds. ")
 	p("The training MSE is in f-space, averaged over the last tenth of the steps.\n\n")
-	win := func(w [2]int) string { return fmt.Sprintf("%d-%d", w[0], w[1]) }
+	win := func(w synth.Lengths) string { return fmt.Sprintf("%d-%d", w.Min, w.Max) }
 	t := report.Table{Header: []string{"task", "reparam", "pe", "MSE " + win(in), "MSE " + win(beyond),
 		fmt.Sprintf("MSE at %d", o.TestLengths.Max), "train MSE"}, Align: []report.Align{0, 0, 0, 1, 1, 1, 1}}
 	var rp report.Table
 	rp.Header = []string{"reparam", "pe", "f-space MSE " + win(in), "f-space MSE " + win(beyond),
 		fmt.Sprintf("f-space MSE at %d", o.TestLengths.Max)}
 	rp.Align = []report.Align{0, 0, 1, 1, 1}
-	for _, g := range res.Groups() {
+	for _, g := range r.Groups() {
 		t.AddRow(g.Task, g.Reparam, g.PE, report.Spread(g.InRange), report.Spread(g.Beyond),
 			report.Spread(g.AtMax), report.Spread(g.TrainLoss))
 		if g.Reparam != synth.Identity {
@@ -78,14 +77,14 @@ func synthSummary(res *experiment.SynthResult) string {
 		{"learning rate", fmt.Sprintf("%g, %d warmup steps, cosine decay to %g", o.LR, o.Warmup, o.MinLR)},
 		{"weight decay / clip", fmt.Sprintf("%g on matrices / global norm %g", o.WeightDecay, o.Clip)},
 		{"evaluation", fmt.Sprintf("%d held-out samples per length, lengths %d-%d", o.EvalSamples, o.TestLengths.Min, o.TestLengths.Max)},
-		{"seeds", fmt.Sprintf("%s; each combination seeded from (task, pe, reparam, seed) alone", synthSeedRange(o.Seeds))},
+		{"seeds", fmt.Sprintf("%s; each combination seeded from (task, pe, reparam, seed) alone", SeedRange(o.Seeds))},
 	} {
 		settings.AddRow(kv[0], kv[1])
 	}
 	p("%s\nEvery setting is in config.json.\n\n", settings.Markdown())
 
 	p("## Definitions\n\n")
-	p("- **mse**: %s.\n- **mse_fspace**: %s.\n- **evaluation**: %s.\n", experiment.DefMSE, experiment.DefMSEFSpace, experiment.DefEvaluation)
+	p("- **mse**: %s.\n- **mse_fspace**: %s.\n- **evaluation**: %s.\n", DefMSE, DefMSEFSpace, DefEvaluation)
 	p("- **f^-1 outside f's image**: %s.\n", "predictions are clamped into f's image before inverting and the result is capped at 1e6 (a non-positive inv-sqrt output reads as 1e6)")
 	p("- **MSE %s, %s, at %d**: the per-length MSE averaged over those lengths, for each seed; tables show the mean over seeds and [min, max].\n",
 		win(in), win(beyond), o.TestLengths.Max)
@@ -104,11 +103,12 @@ func synthSummary(res *experiment.SynthResult) string {
 
 // synthHasReparamFigure says whether reparam_vs_length is drawn: the
 // length task ran with more than one reparameterization.
-func synthHasReparamFigure(o experiment.SynthOptions) bool {
+func synthHasReparamFigure(o SynthOptions) bool {
 	return len(o.Reparams) > 1 && slices.Contains(o.Tasks, "length")
 }
 
-func synthSeedRange(n int) string {
+// SeedRange names seeds 1..n: "1" or "1-n".
+func SeedRange(n int) string {
 	if n == 1 {
 		return "1"
 	}
@@ -123,22 +123,16 @@ func synthRightAligned(n int) []report.Align {
 	return a
 }
 
-// synthFigure is a figure with its file name stem.
-type synthFigure struct {
-	report.Figure
-	name string
-}
-
-// synthFigures builds loss_vs_length (a panel per task and
+// Figures builds loss_vs_length (a panel per task and
 // reparameterization, a line per encoding) and, when the length task ran
 // with several reparameterizations, reparam_vs_length (a panel per
 // encoding, a line per reparameterization).
-func synthFigures(res *experiment.SynthResult) []synthFigure {
-	o := res.Options
+func (r *SynthResult) Figures() []NamedFigure {
+	o := r.Options
 	shade := []report.Shade{{From: float64(o.TrainLengths.Min), To: float64(o.TrainLengths.Max), Label: "training lengths"}}
 	xticks := synthLengthTicks(o.TestLengths.Min, o.TestLengths.Max, o.TrainLengths.Max)
 	var panels []report.Panel
-	for _, v := range res.Variants() {
+	for _, v := range r.Variants() {
 		title := v.Task
 		if v.Reparam != synth.Identity {
 			title += " (trained on " + v.Reparam + ")"
@@ -149,7 +143,7 @@ func synthFigures(res *experiment.SynthResult) []synthFigure {
 			lp.References = synthSaturation(o)
 		}
 		for _, pe := range o.PEs {
-			x, y := res.SeedCurves(v.Task, pe, v.Reparam, false)
+			x, y := r.SeedCurves(v.Task, pe, v.Reparam, false)
 			lp.Series = append(lp.Series, report.Series{Label: pe, X: x, Y: y})
 		}
 		panels = append(panels, lp)
@@ -158,7 +152,7 @@ func synthFigures(res *experiment.SynthResult) []synthFigure {
 	if o.Seeds > 1 {
 		seeds = fmt.Sprintf("mean over %d seeds, band min-max", o.Seeds)
 	}
-	figs := []synthFigure{{name: "loss_vs_length", Figure: report.Figure{Panels: panels,
+	figs := []NamedFigure{{Name: "loss_vs_length", Figure: report.Figure{Panels: panels,
 		Title: "MSE vs test length, one line per positional encoding (" + seeds + ")"}}}
 
 	if synthHasReparamFigure(o) {
@@ -167,12 +161,12 @@ func synthFigures(res *experiment.SynthResult) []synthFigure {
 			lp := report.LinePanel{Title: "length task, pe " + pe, XLabel: "test length", YLabel: "MSE (length space)",
 				LogY: true, Shades: shade, XTicks: xticks, References: synthSaturation(o)}
 			for _, rp := range o.Reparams {
-				x, y := res.SeedCurves("length", pe, rp, false)
+				x, y := r.SeedCurves("length", pe, rp, false)
 				lp.Series = append(lp.Series, report.Series{Label: rp, X: x, Y: y})
 			}
 			panels = append(panels, lp)
 		}
-		figs = append(figs, synthFigure{name: "reparam_vs_length", Figure: report.Figure{Panels: panels,
+		figs = append(figs, NamedFigure{Name: "reparam_vs_length", Figure: report.Figure{Panels: panels,
 			Title: "Length task by target reparameterization, MSE in length space (" + seeds + ")"}})
 	}
 	return figs
@@ -200,7 +194,7 @@ func synthLengthTicks(lo, hi, trainMax int) []float64 {
 
 // synthSaturation is the reference curve (l - trainMax)^2 beyond the
 // training range: the error of answering the longest training length.
-func synthSaturation(o experiment.SynthOptions) []report.Series {
+func synthSaturation(o SynthOptions) []report.Series {
 	ref := report.Series{Label: fmt.Sprintf("answer %d", o.TrainLengths.Max)}
 	for l := max(o.TrainLengths.Max+1, o.TestLengths.Min); l <= o.TestLengths.Max; l++ {
 		d := float64(l - o.TrainLengths.Max)
