@@ -51,7 +51,7 @@ const (
 	RangeFull = "full" // [1, L'-1]: the paper's [1, L'], capped so the windows overlap
 )
 
-// DefaultReproOptions is the full run: about 20 minutes on 2 cores.
+// DefaultReproOptions is the full run: about 12 minutes on 2 idle cores (20 on busy ones).
 func DefaultReproOptions() ReproOptions {
 	s := QuickSynthOptions()
 	return ReproOptions{
@@ -69,7 +69,7 @@ func DefaultReproOptions() ReproOptions {
 	}
 }
 
-// QuickReproOptions is a smoke run of every step (about 1.5 minutes on 2
+// QuickReproOptions is a smoke run of every step (about 1 minute on 2
 // cores): a smaller synthetic study, a smaller model, fewer steps and
 // variants (alpha 0.3 and the full range only with alpha 0.1). Its verdicts
 // follow the same rules but rest on little training.

@@ -212,8 +212,43 @@ func (r *ReproResult) correlationClaim() ReproClaim {
 		fmt.Sprintf("training loss vs %s: Pearson r %.3f, 95%% CI %s", ScoreName, float64(cs[1].Pearson.R), ciString(cs[1].Pearson.CI95)),
 		fmt.Sprintf("|r| difference %+.3f, 95%% CI [%+.3f, %+.3f] (the paper: 0.85 vs 0.62)", est, ci[0], ci[1]),
 		"the runs with alpha > 0 minimize misalignment directly, so across them it is partly a training target rather than a passive measurement; the paper correlates variants trained without the regularizer",
+		misalignDirection(float64(cs[0].Pearson.R)),
+	}
+	if e := r.passiveCorrelation(); e != "" {
+		c.Evidence = append(c.Evidence, e)
 	}
 	return c
+}
+
+// misalignDirection says whether misalignment moves with the score the way
+// the paper's argument predicts: the score is a loss (lower is better), so
+// more misalignment should mean a higher score, r > 0.
+func misalignDirection(r float64) string {
+	switch {
+	case math.IsNaN(r):
+		return "direction: undefined"
+	case r > 0:
+		return "direction: as the paper predicts (more misalignment, higher long-length loss: r > 0)"
+	default:
+		return "direction: opposite to the paper's prediction: here the more misaligned models have the lower long-length loss (r < 0), so |r| alone overstates agreement with the paper"
+	}
+}
+
+// passiveCorrelation reports, without a verdict, the two correlations over
+// the alpha = 0 runs only, where misalignment is measured but never
+// optimized, the setting closest to the paper's.
+func (r *ReproResult) passiveCorrelation() string {
+	var mis, loss, score []float64
+	for _, run := range r.Runs {
+		if run.Alpha == 0 {
+			mis, loss, score = append(mis, run.Misalign), append(loss, run.TrainLoss), append(score, run.NLL[scoreIndex])
+		}
+	}
+	if len(score) < 3 {
+		return ""
+	}
+	return fmt.Sprintf("over the %d alpha = 0 runs only (misalignment measured, never trained on; no verdict at this n): Pearson r %.3f for misalignment, %.3f for training loss",
+		len(score), eval.Pearson(mis, score), eval.Pearson(loss, score))
 }
 
 func ciString(ci [2]eval.Float) string {

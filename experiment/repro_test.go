@@ -212,3 +212,34 @@ func TestBuiltinPasskeyProbe(t *testing.T) {
 		t.Fatal("a 30-token probe was built")
 	}
 }
+
+func TestMisalignDirection(t *testing.T) {
+	if s := misalignDirection(0.4); !strings.Contains(s, "as the paper predicts") {
+		t.Errorf("r > 0: %q", s)
+	}
+	if s := misalignDirection(-0.4); !strings.Contains(s, "opposite") {
+		t.Errorf("r < 0: %q", s)
+	}
+}
+
+// TestPassiveCorrelation: only the alpha = 0 runs enter; the regularized
+// runs here would flip the sign if they did.
+func TestPassiveCorrelation(t *testing.T) {
+	var r ReproResult
+	add := func(alpha, mis, loss, nll float64) {
+		run := ReproRun{FineTuned: true, Misalign: mis, TrainLoss: loss}
+		run.Alpha = alpha
+		run.NLL[scoreIndex] = nll
+		r.Runs = append(r.Runs, run)
+	}
+	add(0, 1, 3, 1)
+	add(0, 2, 2, 2)
+	add(0, 3, 1, 3)
+	add(0.1, 9, 1, 0)
+	add(0.1, 8, 1, 0.5)
+	got := r.passiveCorrelation()
+	want := "over the 3 alpha = 0 runs only (misalignment measured, never trained on; no verdict at this n): Pearson r 1.000 for misalignment, -1.000 for training loss"
+	if got != want {
+		t.Fatalf("passiveCorrelation:\n got %q\nwant %q", got, want)
+	}
+}

@@ -114,7 +114,12 @@ func (m *Model) prepare(B, T int, train bool, rows int) *activations {
 	size := &carver{}
 	carve(size)
 	if size.off > len(a.arena) {
-		a.arena = make([]float32, size.off)
+		// Grow with headroom: callers whose shapes vary (right-padded
+		// evaluation batches, mixed training lengths) would otherwise
+		// reallocate on every new maximum and leave a trail of dead arenas.
+		n := max(size.off, len(a.arena)*5/4)
+		a.arena = nil // let the old one be collected before the new one is allocated
+		a.arena = make([]float32, n)
 	}
 	carve(&carver{buf: a.arena})
 	a.B, a.T, a.train, a.rows = B, T, train, rows

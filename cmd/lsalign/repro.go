@@ -56,7 +56,7 @@ built-in data only (no downloads), and ends in a verdict for each claim:
        bootstrap of |r_misalign| - |r_loss|. "holds" / "does not hold" when the interval
        is on one side of zero, "inconclusive (CI overlaps)" otherwise.
 
-The full run takes about 20 minutes on 2 cores. --quick (about 1.5 minutes) runs a smaller
+The full run takes about 12 minutes on 2 idle cores. --quick (about 1 minute) runs a smaller
 synthetic study, a smaller model (width %d), %d pretraining and %d fine-tuning steps, and
 alphas %v: a smoke run whose verdicts follow the same rules but rest on little training.
 
@@ -70,8 +70,8 @@ Files written to --out:
 			d.Model.Layers, d.Model.Dim, d.L, d.Seeds, strings.Join(d.Scalings, ", "), d.Alphas,
 			d.Finetune.Steps, d.Finetune.Batch, d.MisalignSamples,
 			q.Model.Dim, q.Pretrain.Steps, q.Finetune.Steps, q.Alphas),
-		Example: `  lsalign repro                             # the full study into runs/repro, about 20 minutes
-  lsalign repro --quick --out /tmp/repro    # every step in about 1.5 minutes`,
+		Example: `  lsalign repro                             # the full study into runs/repro, about 12 minutes
+  lsalign repro --quick --out /tmp/repro    # every step in about 1 minute`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.out == "" {
@@ -97,7 +97,7 @@ Files written to --out:
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.out, "out", filepath.Join("runs", "repro"), "directory for the report and results")
-	fl.BoolVar(&f.quick, "quick", false, "small preset: about 1.5 minutes")
+	fl.BoolVar(&f.quick, "quick", false, "small preset: about 1 minute")
 	fl.BoolVar(&f.tiny, "tiny", false, "test preset: seconds, meaningless numbers")
 	fl.MarkHidden("tiny")
 	fl.IntVar(&f.seeds, "seeds", d.Seeds, "seeds (at least 2)")
