@@ -228,3 +228,40 @@ func TestVocabMismatch(t *testing.T) {
 	wantLoadError(t, "vocabulary mismatch", path, Options{Tokenizer: filepath.Join(tokPath, ggufVocabFile)},
 		"258 tokens", fmt.Sprintf("vocabulary of %d", m.Config.Vocab))
 }
+
+// TestBadLsalignDir: an lsalign directory whose config is impossible names
+// config.json and the field; NaN weights name the tensor.
+func TestBadLsalignDir(t *testing.T) {
+	m := randomModel(t, llamaConfig(), 4)
+	m.Config.Pos = "alibi" // neither plain llama nor gpt2: saved as an lsalign directory
+	dir := filepath.Join(t.TempDir(), "ls")
+	if err := Save(dir, m, nil, SaveOptions{Format: FormatLsalign}); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, configFile)
+	orig, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(orig), fmt.Sprintf(`"n_heads": %d`, m.Config.Heads), `"n_heads": 3`, 1)
+	if bad == string(orig) {
+		t.Fatal("test setup: n_heads not found in config.json")
+	}
+	if err := os.WriteFile(cfgPath, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wantLoadError(t, "heads not dividing dim", dir, Options{}, configFile, "n_heads")
+
+	if err := os.WriteFile(cfgPath, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m.Params.View("blk.0.attn_v.weight")[2] = float32(math.NaN())
+	// Either the writer refuses the NaN or the reader does; both must name the tensor.
+	err = Save(dir, m, nil, SaveOptions{Format: FormatLsalign})
+	if err == nil {
+		_, err = Load(dir, Options{})
+	}
+	if err == nil || !strings.Contains(err.Error(), "blk.0.attn_v.weight") {
+		t.Fatalf("NaN weight: %v", err)
+	}
+}

@@ -21,6 +21,9 @@ func loadLsalign(dir string) (*Loaded, error) {
 	if err := readJSON(cfgPath, &cfg); err != nil {
 		return nil, err
 	}
+	if err := cfg.Defaults().Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", cfgPath, err)
+	}
 	src, err := openSafetensors(dir)
 	if err != nil {
 		return nil, err
