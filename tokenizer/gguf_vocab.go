@@ -17,6 +17,9 @@ const (
 	keyAddBOS         = "tokenizer.ggml.add_bos_token"
 	keyAddEOS         = "tokenizer.ggml.add_eos_token"
 	keyAddSpacePrefix = "tokenizer.ggml.add_space_prefix"
+	// keyKind marks a byte vocabulary stored in llama.cpp's "llama" form
+	// (see byteVocabAsSPM), so reading it gives back ByteVocab.
+	keyKind = "lsalign.tokenizer.kind"
 )
 
 // VocabFromGGUF reads a vocabulary from GGUF tokenizer.ggml.* metadata,
@@ -32,12 +35,17 @@ func VocabFromGGUF(meta func(key string) (any, bool)) (Vocab, error) {
 	if err != nil {
 		return v, err
 	}
+	if kind, err := metaString(meta, keyKind, false); err != nil {
+		return v, err
+	} else if kind == string(KindByte) && model == "llama" {
+		return ByteVocab(), nil
+	}
 	switch model {
 	case "llama":
 		v = Vocab{Kind: KindSPM, BOS: 1, EOS: 2, UNK: 0, PAD: -1, AddBOS: true, AddSpacePrefix: true}
 	case "gpt2":
 		v = Vocab{Kind: KindGPT2, BOS: 11, EOS: 11, UNK: -1, PAD: -1}
-	case "byte": // this project's own, see GGUFMetadata
+	case "byte": // written by earlier versions of this project
 		v = ByteVocab()
 		v.Tokens, v.Types = nil, nil
 	default:
@@ -187,9 +195,14 @@ func metaTokenID(meta func(string) (any, bool), key string, n, def int) (int, er
 
 // GGUFMetadata returns the tokenizer.ggml.* entries that VocabFromGGUF
 // reads back into v, in a stable order, with the Go types GGUF writers map
-// to uint32, bool, string and arrays. A byte vocabulary is written as model
-// "byte", which llama.cpp does not know.
+// to uint32, bool, string and arrays. A byte vocabulary is written in
+// llama.cpp's "llama" form (byteVocabAsSPM), so llama.cpp runs the model
+// and tokenizes text to the same ids.
 func (v Vocab) GGUFMetadata() (keys []string, values []any) {
+	if v.Kind == KindByte {
+		keys, values = byteVocabAsSPM(v).GGUFMetadata()
+		return append(keys, keyKind), append(values, string(KindByte))
+	}
 	add := func(k string, val any) {
 		keys = append(keys, k)
 		values = append(values, val)
@@ -202,8 +215,6 @@ func (v Vocab) GGUFMetadata() (keys []string, values []any) {
 			pre = "gpt-2"
 		}
 		add(keyPre, pre)
-	case KindByte:
-		add(keyModel, "byte")
 	default:
 		add(keyModel, "llama")
 		add(keyPre, "default")
@@ -232,4 +243,23 @@ func (v Vocab) GGUFMetadata() (keys []string, values []any) {
 	add(keyAddEOS, v.AddEOS)
 	add(keyAddSpacePrefix, v.AddSpacePrefix)
 	return keys, values
+}
+
+// byteVocabAsSPM restates a byte vocabulary as a SentencePiece-style one
+// that llama.cpp's tokenizer maps to the same ids: every byte is a byte
+// token "<0xXX>" reached by byte fallback, except the space, which
+// SentencePiece escapes to "▁" before lookup and so is stored as the
+// normal token "▁"; no space prefix, no scores to merge by. Valid UTF-8
+// tokenizes alike except a literal "▁" (U+2581), which becomes the space's
+// id instead of its three bytes; in invalid UTF-8, llama.cpp's lead-byte
+// splitting can also swallow part of an escaped space.
+func byteVocabAsSPM(v Vocab) Vocab {
+	s := v
+	s.Kind = KindSPM
+	s.Tokens = append([]string(nil), v.Tokens...)
+	s.Types = append([]int32(nil), v.Types...)
+	s.Tokens[' '], s.Types[' '] = spaceMark, TypeNormal
+	s.Scores = make([]float32, len(v.Tokens))
+	s.AddSpacePrefix = false
+	return s
 }

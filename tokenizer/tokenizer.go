@@ -57,6 +57,11 @@ func New(v Vocab) (*Tokenizer, error) {
 		if !ok {
 			id, ok = t.ids[string([]byte{byte(b)})]
 		}
+		if !ok && b == ' ' && v.Kind == KindSPM {
+			// SentencePiece escapes every space to "▁" before lookup, so a
+			// space never needs a byte token of its own (see byteVocabAsSPM).
+			id, ok = t.ids[spaceMark]
+		}
 		if !ok {
 			id, t.byteFallback = -1, false
 		}

@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"encoding/binary"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -282,5 +283,54 @@ func TestVocabFromGGUFErrors(t *testing.T) {
 	v, err := VocabFromGGUF(func(k string) (any, bool) { v, ok := mm[k]; return v, ok })
 	if err != nil || v.UNK != -1 || v.BOS != 1 || v.EOS != -1 {
 		t.Errorf("ids: UNK %d BOS %d EOS %d, %v; want -1, 1 (default), -1", v.UNK, v.BOS, v.EOS, err)
+	}
+}
+
+// TestByteVocabAsSPMTokenizesAlike: the llama.cpp form of a byte vocabulary
+// (what GGUF files hold) gives the byte tokenizer's ids for valid UTF-8
+// without a literal U+2581, and reads back as ByteVocab.
+func TestByteVocabAsSPMTokenizesAlike(t *testing.T) {
+	byteTok, err := New(ByteVocab())
+	if err != nil {
+		t.Fatal(err)
+	}
+	spmTok, err := New(byteVocabAsSPM(ByteVocab()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	texts := []string{"", " ", "  a  b ", "hello world\n", "héllo wörld ✓", "<0x41>", "\x00\x7f"}
+	alphabet := []rune(" \n\tab<>0x\x00\x7fé✓😀Ϳ")
+	for range 300 {
+		rs := make([]rune, r.IntN(40))
+		for i := range rs {
+			rs[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		texts = append(texts, string(rs))
+	}
+	for _, text := range texts {
+		want, err1 := byteTok.Encode(text, true)
+		got, err2 := spmTok.Encode(text, true)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%q: %v / %v", text, err1, err2)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%q: llama form gives %v, byte vocabulary %v", text, got, want)
+		}
+	}
+	keys, values := ByteVocab().GGUFMetadata()
+	meta := map[string]any{}
+	for i, k := range keys {
+		meta[k] = values[i]
+	}
+	if meta[keyModel] != "llama" {
+		t.Fatalf("byte vocabulary written as model %v, want llama (what llama.cpp reads)", meta[keyModel])
+	}
+	back, err := VocabFromGGUF(func(k string) (any, bool) { v, ok := meta[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Kind != KindByte || !slices.Equal(back.Tokens, ByteVocab().Tokens) {
+		t.Fatalf("read back as %s vocabulary", back.Kind)
 	}
 }
