@@ -63,6 +63,11 @@ func TestModelCommandsExitStatus(t *testing.T) {
 		{[]string{"convert", garbage, filepath.Join(dir, "o.gguf")}, 1},
 		{[]string{"tokenize"}, 2},
 		{[]string{"bench", "infer", "--steps", "0", "--random", "stories15M"}, 2},
+		{[]string{"bench", "--config", "huge"}, 2},
+		{[]string{"bench", "--loss", "mse"}, 2},
+		{[]string{"bench", "gemm", "--m", "0"}, 2},
+		{[]string{"no-such-command"}, 2},
+		{[]string{"bench", "--no-such-flag"}, 2},
 	} {
 		var out, errOut strings.Builder
 		if got := run(c.args, &out, &errOut); got != c.want {
