@@ -51,7 +51,7 @@ largest difference is printed, and above 1e-4 for F32 output it is an error.`,
   lsalign convert stories260K.gguf hf-dir
   lsalign convert hf-dir model-f16.gguf --dtype f16
   lsalign convert model.gguf run-c.bin --legacy`,
-		Args: cobra.ExactArgs(2),
+		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runConvert(cmd.OutOrStdout(), args[0], args[1], o)
 		},

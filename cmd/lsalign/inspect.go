@@ -48,7 +48,7 @@ block's stand for all blocks unless --tensors is given; --json always lists ever
 A truncated or malformed file is an error (exit status 1) naming the file and the field.`,
 		Example: `  lsalign inspect stories260K.gguf
   lsalign inspect --json stories260K.bin --tokenizer tok512.bin`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runInspect(cmd.OutOrStdout(), args[0], o)
 		},

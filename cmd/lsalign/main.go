@@ -32,9 +32,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	fmt.Fprintln(stderr, "lsalign:", err)
+	// Cobra reports an unknown subcommand with a plain error of its own;
+	// everything else that is a usage error is wrapped in usageError here.
 	var ue usageError
-	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") ||
-		strings.HasPrefix(err.Error(), "unknown flag") || strings.Contains(err.Error(), "accepts ") {
+	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
 		return 2
 	}
 	return 1
@@ -72,6 +73,16 @@ measures Long-Short Misalignment, and trains with the misalignment regularizer.`
 	root.AddCommand(newTrainCmd())
 	root.AddCommand(newReproCmd())
 	return root
+}
+
+// exactArgs is cobra.ExactArgs(n) with the error marked as a usage error.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
+			return usageError{fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath())}
+		}
+		return nil
+	}
 }
 
 // noArgs rejects positional arguments as a usage error.
