@@ -18,7 +18,7 @@ type MetricOptions struct {
 	// l1, l2 ~ U{ceil(FracLo*LTrain) .. floor(FracHi*LTrain)}. Both zero
 	// means the paper's [0.5, 1].
 	FracLo, FracHi float64
-	Samples        int    // number of (end, l1, l2) samples; 0 means 1000
+	Samples        int    // number of (end, l1, l2) samples, at most MaxSamples; 0 means 1000
 	Seed           uint64 // seeds the sampling and the bootstrap
 	// Extrapolate allows suffixes longer than ContextLimit for position
 	// schemes that can run them (not learned positions).
@@ -42,6 +42,10 @@ const (
 	bootstrapSeedMix   = 0x5ce1b007 // decorrelates the bootstrap stream from sampling
 	samplesPerGroup    = 64         // samples whose suffixes are sorted and batched together
 )
+
+// MaxSamples bounds MetricOptions.Samples: beyond it a run would take
+// years, and its values (4 B each) would outgrow memory.
+const MaxSamples = 1_000_000_000
 
 // MetricSample is one draw: the suffixes doc[End-L1:End] and doc[End-L2:End]
 // of document Doc (End is an exclusive token index) and their divergence.
@@ -89,8 +93,8 @@ func (o MetricOptions) withDefaults(c model.Config) (MetricOptions, error) {
 	switch {
 	case o.LTrain < 1:
 		return o, fmt.Errorf("misalignment: l_train must be positive, got %d", o.LTrain)
-	case o.Samples < 1:
-		return o, fmt.Errorf("misalignment: samples must be positive, got %d", o.Samples)
+	case o.Samples < 1 || o.Samples > MaxSamples:
+		return o, fmt.Errorf("misalignment: samples must be in [1, %d], got %d", MaxSamples, o.Samples)
 	case !(o.FracLo > 0 && o.FracLo <= o.FracHi && o.FracHi <= 1):
 		return o, fmt.Errorf("misalignment: fraction range [%g, %g] must satisfy 0 < lo <= hi <= 1", o.FracLo, o.FracHi)
 	case o.MaxBatchTokens < 1:
@@ -112,12 +116,23 @@ func (o MetricOptions) withDefaults(c model.Config) (MetricOptions, error) {
 	return o, nil
 }
 
-// lengthRange is [ceil(FracLo*LTrain), floor(FracHi*LTrain)], at least 1.
+// lengthRange is [ceil(FracLo*LTrain), floor(FracHi*LTrain)], at least 1
+// and at most LTrain (fractions are at most 1).
 func (o MetricOptions) lengthRange() (lo, hi int) {
 	// The epsilon keeps 0.5*511 = 255.5 exact while absorbing 0.1*30 = 3.0000000000000004.
-	lo = int(math.Ceil(o.FracLo*float64(o.LTrain) - 1e-9))
-	hi = int(math.Floor(o.FracHi*float64(o.LTrain) + 1e-9))
+	lo = clampLength(math.Ceil(o.FracLo*float64(o.LTrain)-1e-9), o.LTrain)
+	hi = clampLength(math.Floor(o.FracHi*float64(o.LTrain)+1e-9), o.LTrain)
 	return max(lo, 1), hi
+}
+
+// clampLength converts an integral length x to int, clamped to limit:
+// converting a float beyond the int range is implementation-defined in Go
+// (math.MinInt on amd64), and float64(math.MaxInt) itself is beyond it.
+func clampLength(x float64, limit int) int {
+	if !(x < float64(limit)) {
+		return limit
+	}
+	return int(x)
 }
 
 // ContextLimit is the longest input the model takes without extrapolating:
@@ -140,7 +155,7 @@ func ContextLimit(c model.Config) (limit int, hard bool) {
 		if s.OrigCtx > 0 {
 			orig = s.OrigCtx
 		}
-		return int(math.Floor(s.Factor*float64(orig) + 1e-9)), false
+		return clampLength(math.Floor(s.Factor*float64(orig)+1e-9), math.MaxInt), false
 	case "abf":
 		return 0, false
 	}
@@ -172,43 +187,77 @@ func CheckContext(c model.Config, n int, extrapolate bool) error {
 // each document tokenized once, BOS included where the tokenizer adds it):
 // the mean over samples of D(g(x[end-l1:end]), g(x[end-l2:end])), where g is
 // the next-token distribution at the last position of a suffix fed as a
-// fresh sequence at positions 0..l-1.
+// fresh sequence at positions 0..l-1. It returns every sample, so its
+// memory grows with the number of samples (40 B each); MisalignmentEach
+// streams them instead.
+func Misalignment(m *model.Model, docs [][]int32, opt MetricOptions) (MetricResult, []MetricSample, error) {
+	var samples []MetricSample
+	res, err := MisalignmentEach(m, docs, opt, func(s MetricSample) error {
+		samples = append(samples, s)
+		return nil
+	})
+	if err != nil {
+		return MetricResult{}, nil, err
+	}
+	return res, samples, nil
+}
+
+// MisalignmentEach is Misalignment that hands each evaluated sample to each
+// (in draw order; nil discards them; an error it returns ends the run)
+// instead of keeping it.
 //
-// Sampling (see drawSamples): end is uniform over every position of every
+// Sampling (see sampleDrawer): end is uniform over every position of every
 // document that leaves room for the longest suffix (end >= l_max), so a
 // suffix never crosses documents; l1 and l2 are independent and uniform in
-// [l_min, l_max]. The samples are drawn before any forward pass, so they
-// depend only on the seed, the options and the document lengths.
+// [l_min, l_max]. The samples come from one seeded generator in order, so
+// they depend only on the seed, the options and the document lengths.
 //
-// Suffixes are processed samplesPerGroup samples at a time, sorted by
-// length and right-padded into batches of at most MaxBatchTokens tokens;
-// memory grows with the suffix length, not with the number of samples.
-func Misalignment(m *model.Model, docs [][]int32, opt MetricOptions) (MetricResult, []MetricSample, error) {
+// Samples are drawn and evaluated samplesPerGroup at a time; each group's
+// suffixes are sorted by length and right-padded into batches of at most
+// MaxBatchTokens tokens. Memory grows with the suffix length, and with
+// the number of samples only by their values (4 B each), which the
+// bootstrap interval resamples.
+func MisalignmentEach(m *model.Model, docs [][]int32, opt MetricOptions, each func(MetricSample) error) (MetricResult, error) {
 	o, err := opt.withDefaults(m.Config)
 	if err != nil {
-		return MetricResult{}, nil, err
+		return MetricResult{}, err
 	}
-	samples, eligible, err := drawSamples(docs, o)
+	drawer, err := newSampleDrawer(docs, o)
 	if err != nil {
-		return MetricResult{}, nil, err
+		return MetricResult{}, err
 	}
-	if err := evaluateSamples(m, docs, samples, o); err != nil {
-		return MetricResult{}, nil, err
-	}
-	values := make([]float64, len(samples))
-	for i, s := range samples {
-		values[i] = s.Value
+	evaluator := newGroupEvaluator(m, o)
+	// The kernel computes each value in float32, so float32 keeps them exactly.
+	values := make([]float32, 0, o.Samples)
+	group := make([]MetricSample, samplesPerGroup)
+	for len(values) < o.Samples {
+		g := group[:min(samplesPerGroup, o.Samples-len(values))]
+		drawer.draw(g)
+		if err := evaluator.evaluate(docs, g); err != nil {
+			return MetricResult{}, err
+		}
+		for _, s := range g {
+			values = append(values, float32(s.Value))
+			if each != nil {
+				if err := each(s); err != nil {
+					return MetricResult{}, err
+				}
+			}
+		}
+		if o.Progress != nil {
+			o.Progress(len(values), o.Samples)
+		}
 	}
 	lo, hi := o.lengthRange()
 	res := MetricResult{
-		Samples: len(samples), LTrain: o.LTrain, LMin: lo, LMax: hi,
+		Samples: len(values), LTrain: o.LTrain, LMin: lo, LMax: hi,
 		Divergence: o.Divergence.String(), Seed: o.Seed,
-		Documents: len(docs), Eligible: eligible,
+		Documents: len(docs), Eligible: drawer.total,
 	}
 	for _, d := range docs {
 		res.Tokens += len(d)
 	}
 	res.Mean, res.Stderr = MeanStderr(values)
 	res.CI95 = BootstrapMeanCI(values, 0.95, bootstrapResamples, o.Seed^bootstrapSeedMix)
-	return res, samples, nil
+	return res, nil
 }

@@ -7,43 +7,53 @@ import (
 	"github.com/lsalign/lsalign/internal/rng"
 )
 
-// drawSamples draws o.Samples (doc, end, l1, l2) tuples. The eligible end
+// sampleDrawer draws (doc, end, l1, l2) tuples group by group, so only the
+// current group is live whatever the number of samples. The eligible end
 // positions are, in every document of n tokens, end = l_max .. n (exclusive
 // index), so both suffixes fit inside the document whatever l1 and l2 are
 // drawn; end is uniform over all of them, then l1 and l2 are drawn
-// independently. It returns the samples and the number of eligible ends.
-func drawSamples(docs [][]int32, o MetricOptions) ([]MetricSample, int, error) {
+// independently. Successive draws continue one generator, so the samples
+// do not depend on how they are grouped.
+type sampleDrawer struct {
+	cum    []int // cum[d] counts the eligible ends in docs[:d+1]
+	total  int   // eligible ends in all documents
+	lo, hi int   // suffix length range
+	r      *rng.RNG
+}
+
+func newSampleDrawer(docs [][]int32, o MetricOptions) (*sampleDrawer, error) {
 	lo, hi := o.lengthRange()
-	// cum[d] counts the eligible ends in docs[:d+1].
-	cum := make([]int, len(docs))
-	total, longest := 0, 0
-	for d, doc := range docs {
-		total += max(0, len(doc)-hi+1)
-		cum[d] = total
+	d := &sampleDrawer{cum: make([]int, len(docs)), lo: lo, hi: hi, r: rng.New(o.Seed)}
+	longest := 0
+	for i, doc := range docs {
+		d.total += max(0, len(doc)-hi+1)
+		d.cum[i] = d.total
 		longest = max(longest, len(doc))
 	}
 	if len(docs) == 0 {
-		return nil, 0, fmt.Errorf("misalignment: no documents")
+		return nil, fmt.Errorf("misalignment: no documents")
 	}
-	if total == 0 {
-		return nil, 0, fmt.Errorf("misalignment: text too short: the longest document has %d tokens, suffixes need up to %d (l_train %d)",
+	if d.total == 0 {
+		return nil, fmt.Errorf("misalignment: text too short: the longest document has %d tokens, suffixes need up to %d (l_train %d)",
 			longest, hi, o.LTrain)
 	}
-	r := rng.New(o.Seed)
-	samples := make([]MetricSample, o.Samples)
-	for i := range samples {
-		k := r.Intn(total)
-		d := sort.SearchInts(cum, k+1) // first document whose count exceeds k
+	return d, nil
+}
+
+// draw fills dst with the next len(dst) samples (Value left zero).
+func (d *sampleDrawer) draw(dst []MetricSample) {
+	for i := range dst {
+		k := d.r.Intn(d.total)
+		doc := sort.SearchInts(d.cum, k+1) // first document whose count exceeds k
 		before := 0
-		if d > 0 {
-			before = cum[d-1]
+		if doc > 0 {
+			before = d.cum[doc-1]
 		}
-		samples[i] = MetricSample{
-			Doc: d,
-			End: hi + (k - before),
-			L1:  r.IntRange(lo, hi),
-			L2:  r.IntRange(lo, hi),
+		dst[i] = MetricSample{
+			Doc: doc,
+			End: d.hi + (k - before),
+			L1:  d.r.IntRange(d.lo, d.hi),
+			L2:  d.r.IntRange(d.lo, d.hi),
 		}
 	}
-	return samples, total, nil
 }

@@ -9,14 +9,15 @@ import (
 
 // MeanStderr returns the mean of x and its standard error, the sample
 // standard deviation (n-1 denominator) over sqrt(n); the error is 0 for
-// fewer than two values and both are NaN for none.
-func MeanStderr(x []float64) (mean, stderr float64) {
+// fewer than two values and both are NaN for none. Sums are float64
+// whatever the element type.
+func MeanStderr[F ~float32 | ~float64](x []F) (mean, stderr float64) {
 	n := float64(len(x))
 	if len(x) == 0 {
 		return math.NaN(), math.NaN()
 	}
 	for _, v := range x {
-		mean += v
+		mean += float64(v)
 	}
 	mean /= n
 	if len(x) < 2 {
@@ -24,7 +25,7 @@ func MeanStderr(x []float64) (mean, stderr float64) {
 	}
 	var ss float64
 	for _, v := range x {
-		ss += (v - mean) * (v - mean)
+		ss += (float64(v) - mean) * (float64(v) - mean)
 	}
 	return mean, math.Sqrt(ss/(n-1)) / math.Sqrt(n)
 }
@@ -34,7 +35,7 @@ func MeanStderr(x []float64) (mean, stderr float64) {
 // `resamples` resamples of x drawn with replacement by a generator seeded
 // with seed, and the (1-level)/2 and (1+level)/2 quantiles of those means
 // (linear interpolation between order statistics) are returned.
-func BootstrapMeanCI(x []float64, level float64, resamples int, seed uint64) [2]float64 {
+func BootstrapMeanCI[F ~float32 | ~float64](x []F, level float64, resamples int, seed uint64) [2]float64 {
 	if len(x) == 0 || resamples < 1 {
 		return [2]float64{math.NaN(), math.NaN()}
 	}
@@ -43,7 +44,7 @@ func BootstrapMeanCI(x []float64, level float64, resamples int, seed uint64) [2]
 	for b := range means {
 		var s float64
 		for range x {
-			s += x[r.Intn(len(x))]
+			s += float64(x[r.Intn(len(x))])
 		}
 		means[b] = s / float64(len(x))
 	}

@@ -43,6 +43,39 @@ type State struct {
 
 // Save writes the model, optimizer (may be nil) and state to dir atomically.
 func Save(dir string, m *model.Model, opt *optim.AdamW, st State) error {
+	return save(dir, m, opt, st, nil)
+}
+
+// Stages of Save's swap at which a run can be killed; tests stop there.
+const (
+	stageOldRemoved = "old removed"   // dir.old deleted, dir (if any) still in place
+	stageDirMoved   = "dir moved"     // dir renamed to dir.old, tmp not yet in place
+	stageTmpMoved   = "tmp moved"     // tmp renamed to dir, dir.old not yet deleted
+	stageRecovered  = "old recovered" // a previous kill's dir.old renamed back to dir
+)
+
+// save is Save with an optional kill simulation: stop is called after each
+// stage of the swap, and an error it returns ends save there, as a kill
+// would (tests use it; Save passes nil).
+func save(dir string, m *model.Model, opt *optim.AdamW, st State, stop func(stage string) error) error {
+	at := func(stage string) error {
+		if stop == nil {
+			return nil
+		}
+		return stop(stage)
+	}
+	// A Save killed between its two renames left dir.old as the only
+	// checkpoint. Put it back first: below, dir.old is deleted before the new
+	// checkpoint is in place, and a kill then would leave none.
+	recovered, err := recoverOld(dir)
+	if err != nil {
+		return err
+	}
+	if recovered {
+		if err := at(stageRecovered); err != nil {
+			return err
+		}
+	}
 	tmp := dir + ".tmp"
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
@@ -77,8 +110,14 @@ func Save(dir string, m *model.Model, opt *optim.AdamW, st State) error {
 	if err := os.RemoveAll(old); err != nil {
 		return err
 	}
+	if err := at(stageOldRemoved); err != nil {
+		return err
+	}
 	if _, err := os.Stat(dir); err == nil {
 		if err := os.Rename(dir, old); err != nil {
+			return err
+		}
+		if err := at(stageDirMoved); err != nil {
 			return err
 		}
 	}
@@ -88,7 +127,26 @@ func Save(dir string, m *model.Model, opt *optim.AdamW, st State) error {
 	if err := syncDir(filepath.Dir(dir)); err != nil {
 		return err
 	}
+	if err := at(stageTmpMoved); err != nil {
+		return err
+	}
 	return os.RemoveAll(old)
+}
+
+// recoverOld renames dir.old back to dir when dir is missing and dir.old
+// holds a checkpoint, reporting whether it did.
+func recoverOld(dir string) (bool, error) {
+	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
+		return false, nil // dir is there (or cannot be examined; the swap below will say)
+	}
+	old := dir + ".old"
+	if _, err := os.Stat(filepath.Join(old, StateFile)); err != nil {
+		return false, nil
+	}
+	if err := os.Rename(old, dir); err != nil {
+		return false, err
+	}
+	return true, syncDir(filepath.Dir(dir))
 }
 
 // WriteModel writes model.safetensors and config.json into dir (each file

@@ -68,16 +68,22 @@ func ParseBabi(r io.Reader, name string) (BabiTask, error) {
 		if len(parts) < 2 || strings.TrimSpace(parts[1]) == "" {
 			return BabiTask{}, fmt.Errorf("%s:%d: a question line needs \"question<TAB>answer<TAB>supporting IDs\", got %q", name, line, text)
 		}
-		s := BabiSample{Facts: append([]string(nil), facts...), Question: strings.TrimSpace(parts[0]), Answer: strings.TrimSpace(parts[1])}
+		// The questions of a story share one backing array of its facts:
+		// the full slice expression caps each view, so later appends never
+		// show through, and memory stays linear in the file (a copy per
+		// question grows with facts × questions).
+		s := BabiSample{Facts: facts[:len(facts):len(facts)], Question: strings.TrimSpace(parts[0]), Answer: strings.TrimSpace(parts[1])}
 		if len(parts) > 2 {
 			for _, f := range strings.Fields(parts[2]) {
 				sid, err := strconv.Atoi(f)
 				if err != nil {
 					return BabiTask{}, fmt.Errorf("%s:%d: supporting fact ID %q is not an integer", name, line, f)
 				}
-				if i, ok := factOfID[sid]; ok {
-					s.Supporting = append(s.Supporting, i)
+				i, ok := factOfID[sid]
+				if !ok {
+					return BabiTask{}, fmt.Errorf("%s:%d: supporting fact ID %d is not a fact line of this story before the question", name, line, sid)
 				}
+				s.Supporting = append(s.Supporting, i)
 			}
 		}
 		for _, a := range strings.Split(s.Answer, ",") {

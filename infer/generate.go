@@ -5,12 +5,13 @@ import (
 	"slices"
 	"time"
 
+	"github.com/lsalign/lsalign/internal/memlimit"
 	"github.com/lsalign/lsalign/model"
 )
 
 // Options configure Generate.
 type Options struct {
-	Steps    int      // tokens to generate after the prompt
+	Steps    int      // tokens to generate after the prompt, at most MaxSteps
 	Sampling Sampling // how each token is drawn; the zero value is greedy
 	Seed     uint64   // seeds the sampler
 	// Stop ends generation when one of these tokens is drawn; the stop
@@ -47,20 +48,26 @@ func rate(n int, d time.Duration) float64 {
 }
 
 // Generate continues prompt (at least one token, e.g. BOS) by opt.Steps
-// tokens: one Extend over the whole prompt, then one per drawn token.
+// tokens: one Extend over the whole prompt, then one per drawn token. A
+// request whose KV cache and prefill would not fit in the machine's
+// physical memory (DecodeMemory) is an error before anything is allocated.
 func Generate(m *model.Model, prompt []int32, opt Options) (Result, error) {
 	var res Result
 	if len(prompt) == 0 {
 		return res, fmt.Errorf("infer: empty prompt (start from BOS)")
 	}
-	if opt.Steps < 0 {
-		return res, fmt.Errorf("infer: steps %d must be >= 0", opt.Steps)
+	if opt.Steps < 0 || opt.Steps > MaxSteps {
+		return res, fmt.Errorf("infer: steps %d must be in [0, %d]", opt.Steps, MaxSteps)
 	}
 	if opt.Steps == 0 {
 		return res, nil
 	}
 	sampler, err := NewSampler(opt.Sampling, opt.Seed)
 	if err != nil {
+		return res, err
+	}
+	need := DecodeMemory(m.Config, len(prompt), opt.Steps)
+	if err := memlimit.Check(need, fmt.Sprintf("infer: generating %d tokens after a %d-token prompt", opt.Steps, len(prompt))); err != nil {
 		return res, err
 	}
 	// The last drawn token is never fed back, so it needs no position.

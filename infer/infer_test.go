@@ -96,6 +96,30 @@ func TestSamplingDistributions(t *testing.T) {
 	checkFreq(t, "top-k 1", frequencies(t, Sampling{Temperature: 5, TopK: 1}, logits, 100), []float64{1, 0, 0, 0})
 }
 
+// TestNucleusFlatTinyP covers a nucleus smaller than one candidate's share
+// (p < 1/n): llama2.c's cut (1-p)/(n-1) of the total is then above every
+// probability of a flat distribution, and the most probable token alone
+// must remain (on a tie, the lowest id, as Argmax picks).
+func TestNucleusFlatTinyP(t *testing.T) {
+	flat := make([]float32, 512)
+	checkFreq(t, "flat, top-p 1e-4", frequencies(t, Sampling{Temperature: 1, TopP: 1e-4}, flat, 50), oneHot(512, 0))
+
+	// The reported case: a huge temperature flattens real logits almost
+	// (but not exactly) to uniform; the largest logit still wins.
+	logits := make([]float32, 512)
+	for i := range logits {
+		logits[i] = float32(i%7) * 0.25
+	}
+	logits[300] = 3
+	checkFreq(t, "T=1e6, top-p 1e-4", frequencies(t, Sampling{Temperature: 1e6, TopP: 1e-4}, logits, 50), oneHot(512, 300))
+}
+
+func oneHot(n, i int) []float64 {
+	v := make([]float64, n)
+	v[i] = 1
+	return v
+}
+
 // TestTopKLargeVocab checks the heap selection against sorting on a vocabulary
 // with ties: top-k 3 of many equal logits keeps the three lowest ids.
 func TestTopKLargeVocab(t *testing.T) {

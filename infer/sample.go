@@ -109,7 +109,8 @@ func (s *Sampler) candidates(logits []float32) []candidate {
 // nucleus keeps the most probable candidates until their share of total
 // reaches p (at least one), returning them and their sum. Candidates below
 // (1-p)/(n-1) of the total cannot be needed (llama2.c's cut) and are
-// dropped before sorting.
+// dropped before sorting. The cut can drop every candidate (a nearly flat
+// distribution and p < 1/n); then the most probable one alone reaches p.
 func nucleus(c []candidate, total, p float64) ([]candidate, float64) {
 	cut := (1 - p) / float64(len(c)-1) * total
 	kept := c[:0]
@@ -117,6 +118,16 @@ func nucleus(c []candidate, total, p float64) ([]candidate, float64) {
 		if x.p >= cut {
 			kept = append(kept, x)
 		}
+	}
+	if len(kept) == 0 {
+		best := 0
+		for i, x := range c {
+			if better(x, c[best]) {
+				best = i
+			}
+		}
+		c[0], c[best] = c[best], c[0]
+		return c[:1], c[0].p
 	}
 	sortCandidates(kept)
 	sum := 0.0

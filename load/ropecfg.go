@@ -2,6 +2,7 @@ package load
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/lsalign/lsalign/kernels"
 )
@@ -39,7 +40,11 @@ func ropeScalingFromHF(m map[string]any, maxPos int) (kernels.RopeScaling, error
 		return s, err
 	}
 	origCtx := maxPos
-	if orig > 0 {
+	if v, ok := m["original_max_position_embeddings"]; ok && v != nil {
+		// Present means meant: a bad value must not fall back silently.
+		if orig != math.Trunc(orig) || orig < 1 || orig > math.MaxInt32 {
+			return s, fmt.Errorf("original_max_position_embeddings: %v is not a positive integer context length", orig)
+		}
 		origCtx = int(orig)
 	}
 	switch typ {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/lsalign/lsalign/format/gguf"
 	"github.com/lsalign/lsalign/format/llama2c"
@@ -17,7 +19,9 @@ import (
 // LoadTokenizer reads a tokenizer from a GGUF file (a model or llama.cpp's
 // vocabulary-only files), a llama2.c tokenizer.bin, a Hugging Face
 // tokenizer.json, or a model directory or model file that brings one. The
-// kind is told from the content, not the name.
+// kind is told from the content, and a ".json" name settles it where the
+// content cannot (an empty or truncated file), so the error speaks of
+// tokenizer.json, not of a llama2.c header.
 func LoadTokenizer(path string) (*tokenizer.Tokenizer, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -38,7 +42,7 @@ func LoadTokenizer(path string) (*tokenizer.Tokenizer, error) {
 		}
 		defer f.Close()
 		return ggufTokenizer(f)
-	case startsWithJSON(path):
+	case startsWithJSON(path) || strings.EqualFold(filepath.Ext(path), ".json"):
 		t, err := safetensors.ReadTokenizerJSON(path)
 		if err != nil {
 			return nil, err

@@ -132,6 +132,22 @@ func TestBadTokenizerFiles(t *testing.T) {
 			t.Errorf("%s: error %v does not name the file", name, err)
 		}
 	}
+	// An empty or blank tokenizer.json has no '{' to tell it by: its name
+	// does, so the error is about JSON, not a llama2.c header.
+	for name, b := range map[string][]byte{"tokenizer.json": {}, "blank.JSON": []byte(" \n")} {
+		_, err := LoadTokenizer(write(name, b))
+		if err == nil || !strings.Contains(err.Error(), name) || strings.Contains(err.Error(), "max_token_length") ||
+			!strings.Contains(err.Error(), "JSON") {
+			t.Errorf("%s (%d bytes): error %v, want a JSON error naming the file", name, len(b), err)
+		}
+	}
+	hf := t.TempDir()
+	if err := os.WriteFile(filepath.Join(hf, "tokenizer.json"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadTokenizer(hf); err == nil || strings.Contains(err.Error(), "max_token_length") {
+		t.Errorf("a directory with an empty tokenizer.json: error %v", err)
+	}
 	if _, err := LoadTokenizer(t.TempDir()); err == nil {
 		t.Error("a directory without a tokenizer: no error")
 	}

@@ -68,8 +68,8 @@ func runBabilong(stdout, stderr io.Writer, o babilongOpts) error {
 	if len(o.babi) == 0 || o.background == "" {
 		return usagef("babilong needs --model, --babi and --background")
 	}
-	if o.trials < 1 {
-		return usagef("--trials must be positive, got %d", o.trials)
+	if err := checkCount("--trials", o.trials, 1); err != nil {
+		return err
 	}
 	if !(o.spread >= 0 && o.spread <= 1) {
 		return usagef("--spread must be in [0, 1], got %v", o.spread)

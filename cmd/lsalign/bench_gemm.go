@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lsalign/lsalign/internal/memlimit"
 	"github.com/lsalign/lsalign/kernels/gemm"
 )
 
@@ -56,8 +57,19 @@ libopenblas.so.0), interleaved in the same process, and reports the ratio.`,
 }
 
 func runBenchGemm(w io.Writer, o benchGemmOpts) error {
-	if o.m < 1 || o.k < 1 || o.n < 1 || o.threads < 0 || o.seconds <= 0 {
+	if o.m < 1 || o.k < 1 || o.n < 1 || o.threads < 0 || !(o.seconds > 0) {
 		return usagef("--m, --k, --n must be positive, --threads >= 0, --seconds > 0")
+	}
+	for _, c := range []struct {
+		flag string
+		v    int
+	}{{"--m", o.m}, {"--k", o.k}, {"--n", o.n}, {"--threads", o.threads}} {
+		if err := checkCount(c.flag, c.v, 0); err != nil {
+			return err
+		}
+	}
+	if err := memlimit.Check(gemmMemory(o.m, o.k, o.n), fmt.Sprintf("a %dx%dx%d GEMM", o.m, o.k, o.n)); err != nil {
+		return err
 	}
 	dur := time.Duration(o.seconds * float64(time.Second))
 	res := benchGemmResult{M: o.m, K: o.k, N: o.n, Threads: o.threads, Backend: gemm.Backend()}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lsalign/lsalign/infer"
+	"github.com/lsalign/lsalign/internal/memlimit"
 	"github.com/lsalign/lsalign/internal/rng"
 	"github.com/lsalign/lsalign/kernels/gemm"
 	"github.com/lsalign/lsalign/load"
@@ -102,8 +103,20 @@ func runBenchInfer(w io.Writer, o benchInferOpts) error {
 	if o.promptLen < 1 || o.steps < 1 || o.repeat < 1 || o.threads < 0 {
 		return usagef("--prompt-len, --steps and --repeat must be positive, --threads >= 0")
 	}
+	for _, c := range []struct {
+		flag string
+		v    int
+	}{{"--prompt-len", o.promptLen}, {"--steps", o.steps}, {"--repeat", o.repeat}, {"--threads", o.threads}} {
+		if err := checkCount(c.flag, c.v, 0); err != nil {
+			return err
+		}
+	}
 	m, name, err := benchInferModel(o)
 	if err != nil {
+		return err
+	}
+	need := infer.DecodeMemory(m.Config, o.promptLen, o.steps)
+	if err := memlimit.Check(need, fmt.Sprintf("a %d-token prompt and %d decoded tokens", o.promptLen, o.steps)); err != nil {
 		return err
 	}
 	if m.Config.Pos == model.PosLearned && o.promptLen+o.steps > m.Config.MaxSeq {

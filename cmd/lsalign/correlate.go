@@ -193,11 +193,18 @@ func ropeScalingVariants(stderr io.Writer, o correlateOpts) ([]eval.Variant, err
 	return vs, nil
 }
 
-// predictorTitle names a predictor for tables and plots.
-var predictorTitle = map[string]string{
-	eval.PredMisalignment: "misalignment",
-	eval.PredTrainLoss:    "train loss",
-	eval.PredValLoss:      "val loss",
+// predictorTitle names a predictor for tables and plots; an unknown one
+// keeps its own name.
+func predictorTitle(pred string) string {
+	switch pred {
+	case eval.PredMisalignment:
+		return "misalignment"
+	case eval.PredTrainLoss:
+		return "train loss"
+	case eval.PredValLoss:
+		return "val loss"
+	}
+	return pred
 }
 
 // correlateMarkdown renders the variants and a Table-1-style correlation table.
@@ -205,7 +212,7 @@ func correlateMarkdown(vs []eval.Variant, rows []eval.CorrelationRow, resamples 
 	scores, preds := scoreAndPredictorNames(rows)
 	vt := report.Table{Header: []string{"variant"}, Align: []report.Align{report.Left}}
 	for _, p := range preds {
-		vt.Header = append(vt.Header, predictorTitle[p])
+		vt.Header = append(vt.Header, predictorTitle(p))
 	}
 	vt.Header = append(vt.Header, scores...)
 	for range len(vt.Header) - 1 {
@@ -224,7 +231,7 @@ func correlateMarkdown(vs []eval.Variant, rows []eval.CorrelationRow, resamples 
 	}
 	ct := report.Table{Header: []string{"score", "n"}, Align: []report.Align{report.Left, report.Right}}
 	for _, p := range preds {
-		ct.Header = append(ct.Header, predictorTitle[p]+" Pearson r", predictorTitle[p]+" Spearman ρ")
+		ct.Header = append(ct.Header, predictorTitle(p)+" Pearson r", predictorTitle(p)+" Spearman ρ")
 		ct.Align = append(ct.Align, report.Right, report.Right)
 	}
 	byKey := map[string]eval.CorrelationRow{}
@@ -306,7 +313,7 @@ func scatterFigure(vs []eval.Variant, rows []eval.CorrelationRow) report.Figure 
 			if !ok {
 				continue
 			}
-			sc := report.Scatter{XLabel: predictorTitle[p], YLabel: s, Fit: true, LogY: strings.HasPrefix(s, "ppl"),
+			sc := report.Scatter{XLabel: predictorTitle(p), YLabel: s, Fit: true, LogY: strings.HasPrefix(s, "ppl"),
 				Title: fmt.Sprintf("%s: r = %s, ρ = %s", s, coef(r.Pearson.R), coef(r.Spearman.R))}
 			for _, v := range vs {
 				x, okx := predictorValue(v, p)

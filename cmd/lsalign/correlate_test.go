@@ -124,3 +124,13 @@ func TestCorrelateRopeScalingVariants(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, again)
 	}
 }
+
+// TestPredictorTitle: the known predictors read as words in tables and
+// plots; an unknown one keeps its name instead of an empty header.
+func TestPredictorTitle(t *testing.T) {
+	for pred, want := range map[string]string{"misalignment": "misalignment", "train_loss": "train loss", "val_loss": "val loss", "grad_norm": "grad_norm"} {
+		if got := predictorTitle(pred); got != want {
+			t.Errorf("predictorTitle(%q) = %q, want %q", pred, got, want)
+		}
+	}
+}

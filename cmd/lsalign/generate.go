@@ -79,8 +79,8 @@ func runGenerate(stdout, stderr io.Writer, o generateOpts) error {
 	if o.model == "" {
 		return usagef("--model FILE is required")
 	}
-	if o.steps < 0 {
-		return usagef("--steps must be >= 0, got %d", o.steps)
+	if err := checkCount("--steps", o.steps, 0); err != nil {
+		return err
 	}
 	if err := o.sampling.Validate(); err != nil {
 		return usagef("%v", err)

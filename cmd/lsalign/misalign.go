@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/lsalign/lsalign/align"
 	"github.com/lsalign/lsalign/eval"
+	"github.com/lsalign/lsalign/internal/atomicfile"
 	"github.com/lsalign/lsalign/kernels"
 	"github.com/lsalign/lsalign/load"
 )
@@ -99,8 +99,11 @@ func runMisalign(stdout, stderr io.Writer, o misalignOpts) error {
 	if err != nil {
 		return usagef("--divergence: %v", err)
 	}
-	if o.samples < 1 {
-		return usagef("--samples must be positive, got %d", o.samples)
+	if o.samples < 1 || o.samples > align.MaxSamples {
+		return usagef("--samples must be in [1, %d], got %d", align.MaxSamples, o.samples)
+	}
+	if err := checkCount("--l-train", o.lTrain, 0); err != nil {
+		return err
 	}
 	l, err := loadEvalModel(o.model, o.tokenizer, o.rope)
 	if err != nil {
@@ -111,21 +114,17 @@ func runMisalign(stdout, stderr io.Writer, o misalignOpts) error {
 		return err
 	}
 	start := time.Now()
-	res, samples, err := align.Misalignment(l.Model, docs, align.MetricOptions{
+	opt := align.MetricOptions{
 		Divergence: div, LTrain: o.lTrain, FracLo: o.fracLo, FracHi: o.fracHi,
 		Samples: o.samples, Seed: o.seed, Extrapolate: o.extrapolate,
 		Progress: newProgress(stderr, "misalignment"),
-	})
+	}
+	res, err := measureMisalignment(l, docs, opt, o.dump)
 	if err != nil {
 		return err
 	}
 	res.Model, res.Text = o.model, o.text
 	out := misalignResult{MetricResult: res, RopeScaling: l.Model.Config.RopeScaling, Seconds: time.Since(start).Seconds()}
-	if o.dump != "" {
-		if err := writeJSONLines(o.dump, samples); err != nil {
-			return err
-		}
-	}
 	if o.json {
 		return printJSON(stdout, out)
 	}
@@ -135,6 +134,32 @@ func runMisalign(stdout, stderr io.Writer, o misalignOpts) error {
 		res.Samples, res.Seed, res.LTrain, res.LMin, res.LMax, res.Eligible, res.Tokens, plural(res.Documents, "document"))
 	fmt.Fprintf(stdout, "model %s, text %s, rope scaling %s, %.1f s\n", o.model, o.text, ropeName(out.RopeScaling), out.Seconds)
 	return nil
+}
+
+// measureMisalignment runs the metric, streaming the samples into dump
+// (when not "") as they are evaluated, so memory stays flat in their
+// number; the dump appears only complete. The metric's own errors come
+// back as they are, not as errors of the dump file.
+func measureMisalignment(l *load.Loaded, docs [][]int32, opt align.MetricOptions, dump string) (align.MetricResult, error) {
+	if dump == "" {
+		return align.MisalignmentEach(l.Model, docs, opt, nil)
+	}
+	var res align.MetricResult
+	var runErr error
+	err := atomicfile.Write(dump, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		res, runErr = align.MisalignmentEach(l.Model, docs, opt, func(s align.MetricSample) error {
+			if err := enc.Encode(s); err != nil {
+				return fmt.Errorf("%s: %w", dump, err)
+			}
+			return nil
+		})
+		return runErr
+	})
+	if runErr != nil {
+		return res, runErr
+	}
+	return res, err
 }
 
 // loadEvalModel loads a model and its tokenizer and applies the RoPE flags.
@@ -203,27 +228,6 @@ func printJSON(w io.Writer, v any) error {
 	}
 	_, err = fmt.Fprintf(w, "%s\n", b)
 	return err
-}
-
-// writeJSONLines writes one JSON object per line.
-func writeJSONLines[T any](path string, rows []T) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriter(f)
-	enc := json.NewEncoder(bw)
-	for _, r := range rows {
-		if err := enc.Encode(r); err != nil {
-			f.Close()
-			return fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return f.Close()
 }
 
 // plural writes "1 document" or "3 documents".

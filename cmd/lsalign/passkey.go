@@ -5,12 +5,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lsalign/lsalign/eval"
+	"github.com/lsalign/lsalign/infer"
+	"github.com/lsalign/lsalign/internal/memlimit"
 	"github.com/lsalign/lsalign/kernels"
 	"github.com/lsalign/lsalign/load"
 	"github.com/lsalign/lsalign/report"
@@ -43,6 +46,11 @@ func addGridFlags(cmd *cobra.Command, g *gridFlags, png string) {
 	addRopeFlags(cmd, &g.rope)
 }
 
+// defaultGridMaxNew bounds the tokens passkey and babilong decode when
+// --max-new is not given (the answer's token count + 2, or 16), for the
+// memory estimate.
+const defaultGridMaxNew = 16
+
 // gridOutput is what passkey and babilong print with --json.
 type gridOutput struct {
 	Task        string              `json:"task"`
@@ -59,11 +67,11 @@ func (g gridFlags) setup(stderr io.Writer, cmd string, trials int) (*load.Loaded
 	if g.model == "" {
 		return nil, eval.GridOptions{}, usagef("%s needs --model", cmd)
 	}
-	if trials < 1 {
-		return nil, eval.GridOptions{}, usagef("--trials must be positive, got %d", trials)
+	if err := checkCount("--trials", trials, 1); err != nil {
+		return nil, eval.GridOptions{}, err
 	}
-	if g.maxNew < 0 {
-		return nil, eval.GridOptions{}, usagef("--max-new must be >= 0, got %d", g.maxNew)
+	if err := checkCount("--max-new", g.maxNew, 0); err != nil {
+		return nil, eval.GridOptions{}, err
 	}
 	l, err := loadEvalModel(g.model, g.tokenizer, g.rope)
 	if err != nil {
@@ -76,6 +84,16 @@ func (g gridFlags) setup(stderr io.Writer, cmd string, trials int) (*load.Loaded
 	opt := eval.GridOptions{Lengths: lengths, Depths: g.depths, Trials: trials, Seed: g.seed}
 	if err := opt.Validate(); err != nil {
 		return nil, eval.GridOptions{}, usagef("%v", err)
+	}
+	// Each trial prefills a prompt of up to the longest length and decodes
+	// from one KV cache; the default --max-new is at most a few tokens.
+	longest, maxNew := slices.Max(lengths), g.maxNew
+	if maxNew == 0 {
+		maxNew = defaultGridMaxNew
+	}
+	need := infer.DecodeMemory(l.Model.Config, longest, maxNew)
+	if err := memlimit.Check(need, fmt.Sprintf("a %d-token prompt and %d new tokens", longest, maxNew)); err != nil {
+		return nil, eval.GridOptions{}, err
 	}
 	noteExtrapolation(stderr, l, lengths)
 	return l, opt, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -80,7 +81,7 @@ extrapolates) unless a --rope-scaling flag extends the context.`,
 }
 
 // parseLengths reads token counts ("512") and multiples of the training
-// context ("2x", "0.5x").
+// context ("2x", "0.5x"), each in [1, maxCount] tokens.
 func parseLengths(flag string, values []string, trainCtx int) ([]int, error) {
 	if len(values) == 0 {
 		return nil, usagef("%s needs at least one length", flag)
@@ -93,12 +94,20 @@ func parseLengths(flag string, values []string, trainCtx int) ([]int, error) {
 			if err != nil || !(f > 0) {
 				return nil, usagef("%s: %q is not a positive multiple like 2x", flag, v)
 			}
-			out = append(out, int(f*float64(trainCtx)+0.5))
+			// Compare in float64 before converting: the product can pass the int range.
+			n := math.Round(f * float64(trainCtx))
+			if !(n >= 1 && n <= maxCount) {
+				return nil, usagef("%s: %q (× the training context %d) is %.4g tokens, outside [1, %d]", flag, v, trainCtx, n, maxCount)
+			}
+			out = append(out, int(n))
 			continue
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			return nil, usagef("%s: %q is not a positive token count or a multiple like 2x", flag, v)
+		}
+		if n > maxCount {
+			return nil, usagef("%s: %d tokens is beyond %d", flag, n, maxCount)
 		}
 		out = append(out, n)
 	}

@@ -57,6 +57,11 @@ func (f ropeFlags) apply(m *model.Model, meta load.Meta) error {
 	if orig == 0 {
 		orig = meta.ContextLength
 	}
+	// Only ABF takes a base; the other scalings keep the model's, and a
+	// given --rope-base must not be dropped without a word.
+	if changed("rope-base") && typ != "abf" {
+		return usagef("--rope-base goes with --rope-scaling abf (or alone); --rope-scaling %s keeps the model's base", typ)
+	}
 	s := kernels.RopeScaling{Type: typ}
 	switch typ {
 	case "none", "":

@@ -54,6 +54,10 @@ func TestRopeFlags(t *testing.T) {
 		{"--rope-scaling", "abf"},                            // no base
 		{"--rope-scaling", "bogus", "--rope-factor", "2"},    // unknown type
 		{"--rope-scaling", "linear", "--rope-factor", "0.5"}, // factor < 1
+		// A base the scaling would drop.
+		{"--rope-scaling", "ntk", "--rope-factor", "2", "--rope-base", "50000"},
+		{"--rope-scaling", "yarn", "--rope-factor", "2", "--rope-base", "50000"},
+		{"--rope-scaling", "none", "--rope-base", "50000"},
 	} {
 		_, err := applyRopeArgs(t, file, args...)
 		var ue usageError

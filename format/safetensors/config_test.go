@@ -105,6 +105,8 @@ func TestLlamaConfigErrors(t *testing.T) {
 		{"eos past vocab", `{` + base + `, "num_attention_heads": 8, "eos_token_id": 512}`, "eos_token_id"},
 		{"eos not a number", `{` + base + `, "num_attention_heads": 8, "eos_token_id": "x"}`, "eos_token_id"},
 		{"bos fractional", `{` + base + `, "num_attention_heads": 8, "bos_token_id": 1.5}`, "bos_token_id"},
+		{"partial rotary", `{` + base + `, "num_attention_heads": 8, "partial_rotary_factor": 0.5}`, "partial_rotary_factor"},
+		{"rotary factor above 1", `{` + base + `, "num_attention_heads": 8, "partial_rotary_factor": 2}`, "partial_rotary_factor"},
 	}
 	for _, tc := range cases {
 		_, err := parseLlamaConfig([]byte(tc.json), "config.json")
@@ -113,6 +115,17 @@ func TestLlamaConfigErrors(t *testing.T) {
 			continue
 		}
 		wantFormatError(t, err, tc.field)
+	}
+}
+
+// TestFullRotaryFactorAccepted: a partial_rotary_factor of 1 (or null) is
+// the full rotation the model implements.
+func TestFullRotaryFactorAccepted(t *testing.T) {
+	base := `"hidden_size": 64, "intermediate_size": 172, "num_hidden_layers": 5, "num_attention_heads": 8, "vocab_size": 512, "max_position_embeddings": 512`
+	for _, f := range []string{"1", "1.0", "null"} {
+		if _, err := parseLlamaConfig([]byte(`{`+base+`, "partial_rotary_factor": `+f+`}`), "config.json"); err != nil {
+			t.Errorf("partial_rotary_factor %s: %v", f, err)
+		}
 	}
 }
 

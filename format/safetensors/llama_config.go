@@ -49,6 +49,11 @@ type llamaConfigJSON struct {
 	HiddenAct        *string         `json:"hidden_act"`
 	BosTokenID       json.RawMessage `json:"bos_token_id"`
 	EosTokenID       json.RawMessage `json:"eos_token_id"`
+	// PartialRotaryFactor is the fraction of each head that RoPE rotates
+	// (Phi, StableLM, some Llama derivatives). Only 1, full rotation, is
+	// supported: ignoring a smaller one would rotate dimensions the model
+	// never saw rotated and give wrong logits.
+	PartialRotaryFactor *float64 `json:"partial_rotary_factor"`
 }
 
 // ReadLlamaConfig reads and validates a Llama config.json. Fields absent
@@ -68,6 +73,9 @@ func parseLlamaConfig(data []byte, file string) (LlamaConfig, error) {
 	var j llamaConfigJSON
 	if err := json.Unmarshal(data, &j); err != nil {
 		return LlamaConfig{}, jsonError(err, file, "LlamaConfig")
+	}
+	if f := j.PartialRotaryFactor; f != nil && *f != 1 {
+		return LlamaConfig{}, &FormatError{file, "partial_rotary_factor", fmt.Sprintf("%v: partial rotary embeddings are not supported (only 1, every dimension rotated)", *f)}
 	}
 	c := j.LlamaConfig
 	c.NumKeyValueHeads = valueOr(j.NumKeyValueHeads, c.NumAttentionHeads)

@@ -164,6 +164,45 @@ func TestTokenizerJSONErrors(t *testing.T) {
 	}
 }
 
+// TestTokenizerJSONUnsupportedNormalizers: a normalizer the encoder does
+// not reproduce is an error naming it and where it sits, not ignored.
+func TestTokenizerJSONUnsupportedNormalizers(t *testing.T) {
+	L, G := llamaTokenizerJSON, gpt2TokenizerJSON
+	const seq = `"normalizer": {"type": "Sequence", "normalizers": [`
+	for _, tc := range []struct {
+		name, json, field, want string
+	}{
+		{"NFKC in a sequence", strings.Replace(L, seq, seq+`{"type": "NFKC"}, `, 1), "normalizer.normalizers[0]", `"NFKC"`},
+		{"Lowercase last", strings.Replace(L, `"content": "▁"}]},`, `"content": "▁"}, {"type": "Lowercase"}]},`, 1),
+			"normalizer.normalizers[2]", `"Lowercase"`},
+		{"NFC alone", strings.Replace(G, `"normalizer": null`, `"normalizer": {"type": "NFC"}`, 1), "normalizer", `"NFC"`},
+		{"nested sequence", strings.Replace(G, `"normalizer": null`, `"normalizer": {"type": "Sequence", "normalizers": [{"type": "Sequence", "normalizers": [{"type": "StripAccents"}]}]}`, 1),
+			"normalizer.normalizers[0].normalizers[0]", `"StripAccents"`},
+		{"other Replace", strings.Replace(L, `"pattern": {"String": " "}, "content": "▁"}]},`, `"pattern": {"String": "  "}, "content": " "}]},`, 1),
+			"normalizer.normalizers[1]", "Replace"},
+		{"other Prepend", strings.Replace(L, `{"type": "Prepend", "prepend": "▁"}`, `{"type": "Prepend", "prepend": "x"}`, 1),
+			"normalizer.normalizers[0]", "Prepend"},
+	} {
+		if tc.json == L || tc.json == G {
+			t.Fatalf("%s: test edit does not apply", tc.name)
+		}
+		_, err := ParseTokenizerJSON([]byte(tc.json), "tokenizer.json")
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		if fe := wantFormatError(t, err, tc.field); !strings.Contains(fe.Error(), tc.want) {
+			t.Errorf("%s: %v does not name %s", tc.name, fe, tc.want)
+		}
+	}
+	// The handled ones stay accepted: Llama's Prepend + Replace, and none.
+	for _, ok := range []string{L, G} {
+		if _, err := ParseTokenizerJSON([]byte(ok), "tokenizer.json"); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 func TestTokenizerJSONTruncations(t *testing.T) {
 	for _, src := range []string{llamaTokenizerJSON, gpt2TokenizerJSON} {
 		src = strings.TrimSpace(src)

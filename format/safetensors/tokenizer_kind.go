@@ -1,10 +1,16 @@
 package safetensors
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"fmt"
+)
 
 // classify tells SentencePiece-style BPE from GPT-2 byte-level BPE and
 // whether a space is prepended to the input.
 func (t *HFTokenizer) classify(j *tokenizerJSON, name string) error {
+	if err := checkNormalizer(j.Normalizer, name, "normalizer"); err != nil {
+		return err
+	}
 	var byteLevel, metaspace *component
 	find := func(c *component) {
 		switch c.Type {
@@ -48,6 +54,31 @@ func (t *HFTokenizer) classify(j *tokenizerJSON, name string) error {
 		return &FormatError{name, "pre_tokenizer", "neither byte-level (GPT-2) nor SentencePiece (Metaspace, ▁ replacement, byte fallback) BPE"}
 	}
 	return nil
+}
+
+// checkNormalizer accepts only the normalizers the tokenizer reproduces:
+// a Sequence of them, Prepend "▁" (AddSpacePrefix) and Replace " " with
+// "▁" (SentencePiece's spaces). Any other (NFC, NFKC, Lowercase, Strip,
+// ...) would change the input in a way the encoder does not, and the
+// token ids would silently differ from the model's training.
+func checkNormalizer(c *component, name, field string) error {
+	if c == nil {
+		return nil
+	}
+	switch {
+	case c.Type == "Sequence":
+		for i := range c.Normalizers {
+			if err := checkNormalizer(&c.Normalizers[i], name, fmt.Sprintf("%s.normalizers[%d]", field, i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case c.Type == "Prepend" && c.Prepend == "▁", c.isReplace(" ", "▁"):
+		return nil
+	case c.Type == "Prepend", c.Type == "Replace":
+		return &FormatError{name, field, fmt.Sprintf("%s normalizer is supported only as Prepend \"▁\" or Replace \" \" with \"▁\"", c.Type)}
+	}
+	return &FormatError{name, field, fmt.Sprintf("normalizer type %q is not supported (only Sequence, Prepend \"▁\" and Replace \" \" with \"▁\")", c.Type)}
 }
 
 // findBOS returns the first special token of a TemplateProcessing "single"
