@@ -95,10 +95,11 @@ func TokenizeDocs(docs []TextDoc, tok *tokenizer.Tokenizer) ([][]int32, error) {
 }
 
 // SplitHeldOut joins tokenized documents into a training Stream and keeps
-// the last frac of every document's tokens (at least minHeld tokens of the
-// documents long enough to give them, longest first) as held-out documents.
-// It is an error when the held-out part cannot reach minHeld tokens in one
-// document or the training part is empty.
+// the last frac of every document's tokens as held-out documents, in
+// document order. A share below minHeld tokens is raised to minHeld when
+// the document has at least 2×minHeld tokens; otherwise the document is
+// not held out from at all and trains whole. It is an error when no
+// document gives a held-out part or the training part is empty.
 func SplitHeldOut(docs [][]int32, frac float64, minHeld int) (Stream, [][]int32, error) {
 	if !(frac > 0 && frac < 1) {
 		return nil, nil, fmt.Errorf("data: held-out fraction %g outside (0, 1)", frac)

@@ -3,6 +3,8 @@ package experiment
 import (
 	"fmt"
 	"math"
+	"strings"
+	"sync"
 
 	"github.com/lsalign/lsalign/align"
 	"github.com/lsalign/lsalign/data"
@@ -30,7 +32,9 @@ const defaultEvalMisalignSamples = 256
 //   - val_loss: mean next-token loss at l (eval.Full convention:
 //     non-overlapping windows, every prediction scored);
 //   - ppl_Kx: perplexity at K×l for each multiple K, same convention (a
-//     length the held-out documents cannot fill is left out);
+//     length the held-out documents cannot fill is left out, and so is one
+//     beyond a hard context limit, such as learned positions, which it
+//     says once in the run's log);
 //   - val_misalign, val_misalign_stderr: Long-Short Misalignment (SCE) with
 //     l_train = l, suffixes in [l/2, l].
 func LengthEvaluator(o LengthEvalOptions) train.Evaluator {
@@ -42,9 +46,16 @@ func LengthEvaluator(o LengthEvalOptions) train.Evaluator {
 	if samples == 0 {
 		samples = defaultEvalMisalignSamples
 	}
+	var toldSkipped sync.Once
 	return func(in train.EvalInput) (map[string]float64, error) {
 		out := map[string]float64{}
+		limit, hard := align.ContextLimit(in.Model.Config)
+		var skipped []string
 		for _, k := range mult {
+			if hard && k*in.Ctx > limit {
+				skipped = append(skipped, fmt.Sprintf("ppl_%dx (%d tokens)", k, k*in.Ctx))
+				continue
+			}
 			res, ok, err := perplexityAt(in.Model, in.HeldOut, k*in.Ctx)
 			if err != nil {
 				return nil, err
@@ -56,6 +67,12 @@ func LengthEvaluator(o LengthEvalOptions) train.Evaluator {
 				out["val_loss"] = res.NLL
 			}
 			out[fmt.Sprintf("ppl_%dx", k)] = res.PPL
+		}
+		if len(skipped) > 0 && in.Log != nil {
+			toldSkipped.Do(func() {
+				in.Log(fmt.Sprintf("evaluation leaves out %s: beyond the model's %d learned positions",
+					strings.Join(skipped, ", "), limit))
+			})
 		}
 		if samples > 0 {
 			mis, err := misalignmentAt(in.Model, in.HeldOut, in.Ctx, samples, o.Seed)

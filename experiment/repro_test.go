@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
@@ -241,5 +242,48 @@ func TestPassiveCorrelation(t *testing.T) {
 	want := "over the 3 alpha = 0 runs only (misalignment measured, never trained on; no verdict at this n): Pearson r 1.000 for misalignment, -1.000 for training loss"
 	if got != want {
 		t.Fatalf("passiveCorrelation:\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestLengthEvaluatorLearnedPositions: a model with learned positions is
+// evaluated at the multiples its table holds; the others are left out of
+// the metrics and said once in the log, and training does not stop.
+func TestLengthEvaluatorLearnedPositions(t *testing.T) {
+	cfg := train.DefaultConfig()
+	cfg.Model = model.Config{Family: "gpt2", Vocab: 258, Dim: 16, Layers: 1, Heads: 2, KVHeads: 2, Hidden: 64}
+	cfg.Ctx, cfg.Batch, cfg.Steps, cfg.EvalEvery, cfg.Seed = 16, 2, 3, 1, 1
+	cfg.Facts.DocBytes = 256
+	var logged []string
+	hooks := train.Hooks{
+		Evaluate: LengthEvaluator(LengthEvalOptions{MisalignSamples: 8}),
+		Log:      func(msg string) { logged = append(logged, msg) },
+	}
+	res, err := train.Run(context.Background(), cfg, train.Options{Hooks: hooks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Model.Config.Pos != model.PosLearned {
+		t.Fatalf("the gpt2 family gave %q positions", res.Model.Config.Pos)
+	}
+	for _, met := range res.Metrics {
+		for _, k := range []string{"val_loss", "ppl_1x", "val_misalign"} {
+			if v, ok := met.Eval[k]; !ok || !(v > 0) {
+				t.Errorf("step %d: %s = %v (%v)", met.Step, k, v, ok)
+			}
+		}
+		for _, k := range []string{"ppl_2x", "ppl_4x"} {
+			if v, ok := met.Eval[k]; ok {
+				t.Errorf("step %d: %s = %v beyond the 16 learned positions", met.Step, k, v)
+			}
+		}
+	}
+	var told []string
+	for _, msg := range logged {
+		if strings.Contains(msg, "ppl_2x") {
+			told = append(told, msg)
+		}
+	}
+	if len(told) != 1 || !strings.Contains(told[0], "ppl_4x") || !strings.Contains(told[0], "16 learned positions") {
+		t.Fatalf("log %q: want one line leaving out ppl_2x and ppl_4x", logged)
 	}
 }

@@ -155,9 +155,25 @@ func (c Config) regularizer() (align.Regularizer, error) {
 	return r, nil
 }
 
+// ConfigError is a contradictory or impossible setting: a fault of the
+// request, not of the data, the files or the machine. Validate returns
+// one, and so does Run for what only the loaded model or the checkpoint
+// being resumed reveals (a ctx beyond learned positions, an extra_max not
+// below an --init model's context, a changed objective).
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// configErrorf is a *ConfigError with a formatted message.
+func configErrorf(format string, args ...any) error {
+	return &ConfigError{fmt.Errorf(format, args...)}
+}
+
 // Validate reports every contradictory or impossible setting, naming the
-// field, before any work starts. Settings that need the model (a context
-// beyond a learned position table) are checked once it is loaded.
+// field, before any work starts, as a *ConfigError. Settings that need the
+// model (a context beyond a learned position table) are checked once it is
+// loaded.
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []string
@@ -284,7 +300,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if len(errs) > 0 {
-		return errors.New("train config: " + strings.Join(errs, "; "))
+		return &ConfigError{errors.New("train config: " + strings.Join(errs, "; "))}
 	}
 	return nil
 }

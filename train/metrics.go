@@ -23,7 +23,11 @@ type Metrics struct {
 	LExtra   int      `json:"l_extra,omitempty"` // this step's l_extra (paired data)
 	LR       float64  `json:"lr"`
 	GradNorm float64  `json:"grad_norm"` // before clipping
-	Tokens   int64    `json:"tokens"`    // distinct training tokens drawn so far
+	// Tokens counts the training tokens drawn so far: each step adds its
+	// sequences' lengths (batch × (l+1), or batch × (l+l_extra+1) with paired
+	// data), so a token drawn again later, or by two overlapping windows'
+	// sequences, counts each time it is drawn.
+	Tokens int64 `json:"tokens"`
 	// Timing: the only fields that differ between identical runs.
 	TokensPerS float64 `json:"tokens_per_s"`
 	ElapsedS   float64 `json:"elapsed_s"`
@@ -112,6 +116,20 @@ func (l *metricsLog) write(m Metrics) error {
 	if _, err := l.f.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("%s: %w", l.path, err)
 	}
+	return nil
+}
+
+// truncate keeps only the lines of steps <= keep, as openMetrics does,
+// and goes on appending after them.
+func (l *metricsLog) truncate(keep int) error {
+	if err := l.f.Close(); err != nil {
+		return err
+	}
+	nl, err := openMetrics(l.path, keep)
+	if err != nil {
+		return err
+	}
+	*l = *nl
 	return nil
 }
 

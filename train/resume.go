@@ -27,10 +27,12 @@ type resumeState struct {
 	Seconds float64 `json:"seconds"`
 }
 
-// changeableOnResume are the Config fields a resumed run may change; any
-// other difference from the checkpoint's config is an error.
+// changeableOnResume are the Config fields a resumed run may change: what
+// to run for and write, and the learning-rate knobs a user turns to
+// recover from a diverged run. Any other difference from the checkpoint's
+// config (the model, the data, the objective) is an error.
 func changeableOnResume() []string {
-	return []string{"steps", "save_every", "eval_every", "export"}
+	return []string{"steps", "save_every", "eval_every", "export", "lr", "min_lr", "warmup", "clip"}
 }
 
 // dataSeedMix separates the data stream's generator from the weights'.
@@ -50,7 +52,7 @@ func start(cfg Config, opt Options) (*run, error) {
 	var adam *optim.AdamW
 	var err error
 	if resuming {
-		m, adam, r.tok, cfg, err = r.restore(cfg, ckptDir)
+		m, adam, r.tok, cfg, err = r.restore(cfg, ckptDir, opt.Given)
 		if err != nil {
 			return nil, err
 		}
@@ -102,8 +104,9 @@ func start(cfg Config, opt Options) (*run, error) {
 }
 
 // restore loads the checkpoint of a run and checks that cfg asks for the
-// same run (changing only what changeableOnResume allows).
-func (r *run) restore(cfg Config, dir string) (*model.Model, *optim.AdamW, *tokenizer.Tokenizer, Config, error) {
+// same run (changing only what changeableOnResume allows, and only what
+// given reports as chosen; see Options.Given).
+func (r *run) restore(cfg Config, dir string, given func(key string) bool) (*model.Model, *optim.AdamW, *tokenizer.Tokenizer, Config, error) {
 	m, adam, st, err := checkpoint.Load(dir)
 	if err != nil {
 		return nil, nil, nil, cfg, fmt.Errorf("resume: %w", err)
@@ -115,6 +118,7 @@ func (r *run) restore(cfg Config, dir string) (*model.Model, *optim.AdamW, *toke
 	if adam == nil {
 		return nil, nil, nil, cfg, fmt.Errorf("resume: %s holds no optimizer state", dir)
 	}
+	cfg = keepSchedule(cfg, saved.Config, given)
 	if cfg.Warmup < 0 { // the default depends on steps: keep the one the run started with
 		cfg.Warmup = saved.Config.Warmup
 	}
@@ -124,11 +128,14 @@ func (r *run) restore(cfg Config, dir string) (*model.Model, *optim.AdamW, *toke
 	cfg.RopeScaling = resolvedScaling(cfg, saved.Config)
 	cfg = cfg.withDefaults()
 	if diff := configDiff(saved.Config, cfg); len(diff) > 0 {
-		return nil, nil, nil, cfg, fmt.Errorf("resume: the checkpoint in %s was trained with different settings (%s); only %s may change",
+		return nil, nil, nil, cfg, configErrorf("resume: the checkpoint in %s was trained with different settings (%s); only %s may change",
 			dir, strings.Join(diff, "; "), strings.Join(changeableOnResume(), ", "))
 	}
+	if err := cfg.Validate(); err != nil { // what came from the checkpoint (warmup) must fit the new steps
+		return nil, nil, nil, cfg, err
+	}
 	if cfg.Steps < st.Step {
-		return nil, nil, nil, cfg, fmt.Errorf("resume: steps %d is below the checkpoint's step %d", cfg.Steps, st.Step)
+		return nil, nil, nil, cfg, configErrorf("resume: steps %d is below the checkpoint's step %d", cfg.Steps, st.Step)
 	}
 	adam.Decay = newOptimizer(m, saved.Config.WeightDecay).Decay
 	tok, err := loadTokenizer(cfg)
@@ -139,6 +146,27 @@ func (r *run) restore(cfg Config, dir string) (*model.Model, *optim.AdamW, *toke
 	r.res.Resumed = st.Step
 	r.rng = rng.FromState(st.RNG)
 	return m, adam, tok, cfg, nil
+}
+
+// keepSchedule takes the learning-rate settings that given reports as not
+// chosen from the saved run's config.
+func keepSchedule(req, saved Config, given func(key string) bool) Config {
+	if given == nil {
+		return req
+	}
+	if !given("lr") {
+		req.LR = saved.LR
+		if !given("min_lr") {
+			req.MinLR = saved.MinLR
+		}
+	}
+	if !given("warmup") {
+		req.Warmup = saved.Warmup
+	}
+	if !given("clip") {
+		req.Clip = saved.Clip
+	}
+	return req
 }
 
 // resolvedScaling is the requested RoPE scaling with the original context

@@ -33,6 +33,7 @@ type EvalInput struct {
 	HeldOut   [][]int32 // held-out documents (token ids)
 	Ctx       int       // the training length l
 	Step      int
+	Log       func(msg string) // the run's log (Hooks.Log); nil when it has none
 }
 
 // Evaluator measures a model during training; its numbers (e.g. val_loss,
@@ -87,7 +88,14 @@ type Options struct {
 	Out string
 	// Resume continues from Out's checkpoint when there is one.
 	Resume bool
-	Hooks  Hooks
+	// Given reports whether the caller chose a Config field (by its JSON
+	// key) rather than leaving it at its default; nil means every field was
+	// chosen. On resume, the learning-rate settings not chosen (lr, min_lr,
+	// warmup, clip) keep the checkpoint's values, so that leaving out a
+	// flag never changes a run; min_lr follows a chosen lr (its default,
+	// lr/10) unless chosen too.
+	Given func(key string) bool
+	Hooks Hooks
 }
 
 // run is the state of a run in progress.
@@ -102,22 +110,34 @@ type run struct {
 	rng     *rng.RNG
 	log     *metricsLog
 
-	step      int
-	savedStep int // step of the newest checkpoint on disk (-1: none)
-	tokens    int64
-	priorSecs float64 // training time of earlier sessions
-	res       *Result
+	step       int
+	savedStep  int // step of the newest checkpoint on disk (-1: none)
+	tokens     int64
+	prevTokens int64   // tokens before the latest step, restored with its weights by a rollback
+	priorSecs  float64 // training time of earlier sessions
+	res        *Result
 }
 
 // Run trains as cfg says. When ctx is cancelled (Ctrl-C) the step in
 // progress finishes, a checkpoint is saved and Run returns a Result with
-// Interrupted set and no error. A NaN or Inf loss stops the run with a
-// checkpoint of the last good step and an error naming the step.
+// Interrupted set and no error.
+//
+// A NaN or Inf loss, gradient norm or updated weight stops the run with an
+// error naming the step. The weights that met it came from the update
+// before, so that update is undone (Stepper.Rollback) and the checkpoint
+// holds the weights of the last step whose loss was finite, under that
+// step's number, with the data stream where it stopped: a run resumed from
+// it, typically with a lower lr, continues on batches it has not seen and
+// so is bit-identical to no other run.
+//
+// An evaluation error stops the run too, after the step's metrics line and
+// a checkpoint are written. Contradictory settings, including those only
+// the loaded model or the checkpoint reveals, are *ConfigError.
 func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r, err := start(cfg, opt) // resolves the defaults, some from the checkpoint
+	r, err := start(cfg, opt) // resolves the defaults, some from the model or the checkpoint
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +168,7 @@ func (r *run) loop(ctx context.Context) (*Result, error) {
 			return nil, fmt.Errorf("step %d: %w", r.step+1, err)
 		}
 		r.step++
+		r.prevTokens = r.tokens
 		r.tokens += n
 		sessionTokens += n
 		elapsed := time.Since(t0).Seconds()
@@ -157,7 +178,7 @@ func (r *run) loop(ctx context.Context) (*Result, error) {
 		r.res.Seconds = met.ElapsedS
 		if r.evalDue() {
 			if met.Eval, err = r.evaluate(); err != nil {
-				return nil, err
+				return nil, r.stopEvalFailed(met, err)
 			}
 		}
 		if err := r.record(met); err != nil {
@@ -205,7 +226,7 @@ func (r *run) loop(ctx context.Context) (*Result, error) {
 
 // takeStep draws a batch and takes one optimizer step; it returns the
 // step's metrics (without step, tokens and timing) and the number of
-// distinct tokens it drew.
+// tokens it drew.
 func (r *run) takeStep() (Metrics, int64, error) {
 	cfg, s := r.cfg, r.stepper
 	B, l := cfg.Batch, cfg.Ctx
@@ -262,7 +283,8 @@ func (r *run) evalDue() bool {
 
 func (r *run) evaluate() (map[string]float64, error) {
 	m := r.stepper.Model
-	ev, err := r.opt.Hooks.Evaluate(EvalInput{Model: m, Tokenizer: r.tok, HeldOut: r.heldOut, Ctx: r.cfg.Ctx, Step: r.step})
+	ev, err := r.opt.Hooks.Evaluate(EvalInput{Model: m, Tokenizer: r.tok, HeldOut: r.heldOut, Ctx: r.cfg.Ctx, Step: r.step,
+		Log: r.opt.Hooks.Log})
 	if err != nil {
 		return nil, fmt.Errorf("evaluation at step %d: %w", r.step, err)
 	}
@@ -279,18 +301,48 @@ func (r *run) record(met Metrics) error {
 	return r.log.write(met)
 }
 
-// stopNonFinite saves the parameters of the last good step (the failed
-// step did not update them) and explains.
-func (r *run) stopNonFinite(nf *NonFiniteError) error {
-	msg := fmt.Sprintf("step %d: %v; training stopped", r.step+1, nf)
+// stopEvalFailed keeps the step whose evaluation failed: its metrics line
+// (without evaluation numbers) and a checkpoint, so that the training is
+// not lost.
+func (r *run) stopEvalFailed(met Metrics, evalErr error) error {
+	if err := r.record(met); err != nil {
+		return fmt.Errorf("%w, and writing the step's metrics failed: %v", evalErr, err)
+	}
 	if r.opt.Out == "" {
-		return errors.New(msg)
+		return evalErr
 	}
 	if r.savedStep != r.step {
 		if err := r.save(); err != nil {
-			return fmt.Errorf("%s, and saving the last good checkpoint failed: %w", msg, err)
+			return fmt.Errorf("%w, and saving the checkpoint failed: %v", evalErr, err)
 		}
 	}
-	return fmt.Errorf("%s; %s holds the last good state (step %d): lower --lr or raise --warmup and resume with --resume",
-		msg, filepath.Join(r.opt.Out, CheckpointDir), r.step)
+	return fmt.Errorf("%w; training stopped; %s holds step %d: continue with --resume (--eval-every -1 skips evaluation)",
+		evalErr, filepath.Join(r.opt.Out, CheckpointDir), r.step)
+}
+
+// stopNonFinite undoes the update that produced the weights which failed,
+// saves the weights of the last step whose loss was finite and explains.
+func (r *run) stopNonFinite(nf *NonFiniteError) error {
+	failed := r.step + 1
+	if r.stepper.Rollback() {
+		r.step--
+		r.tokens = r.prevTokens
+		r.res.Metrics = r.res.Metrics[:len(r.res.Metrics)-1]
+	}
+	msg := fmt.Sprintf("step %d: %v; training stopped", failed, nf)
+	if r.opt.Out == "" {
+		return fmt.Errorf("%s; the model holds the weights from step %d", msg, r.step)
+	}
+	if r.log != nil {
+		if err := r.log.truncate(r.step); err != nil {
+			return fmt.Errorf("%s, and dropping the metrics after step %d failed: %w", msg, r.step, err)
+		}
+	}
+	if r.savedStep != r.step {
+		if err := r.save(); err != nil {
+			return fmt.Errorf("%s, and saving the checkpoint of step %d failed: %w", msg, r.step, err)
+		}
+	}
+	return fmt.Errorf("%s; %s holds the weights from step %d, the last whose loss was finite: "+
+		"continue with --resume and a lower --lr or a longer --warmup", msg, filepath.Join(r.opt.Out, CheckpointDir), r.step)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/lsalign/lsalign/kernels"
 	"github.com/lsalign/lsalign/load"
 	"github.com/lsalign/lsalign/model"
+	"github.com/lsalign/lsalign/tokenizer"
 )
 
 // tinyRun is a from-scratch config small enough for many runs per test.
@@ -196,34 +197,137 @@ func TestResumeContinuesToMoreSteps(t *testing.T) {
 	}
 }
 
+// TestResumeKeepsScheduleNotGiven: on resume the learning-rate settings
+// the caller did not choose keep the checkpoint's values (so an
+// interrupted run resumed without repeating them continues bit for bit);
+// chosen ones change the run and are recorded.
+func TestResumeKeepsScheduleNotGiven(t *testing.T) {
+	cfg := tinyRun()
+	cfg.LR, cfg.Clip = 3e-3, 0.5
+	ref := t.TempDir()
+	mustRun(t, cfg, Options{Out: ref})
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := Run(ctx, cfg, Options{Out: dir, Hooks: Hooks{Progress: func(p Progress) {
+		if p.Step == 5 {
+			cancel()
+		}
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	defaults := tinyRun() // what a command line without --lr and --clip asks for
+	onlyShape := func(key string) bool { return key != "lr" && key != "min_lr" && key != "warmup" && key != "clip" }
+	res := mustRun(t, defaults, Options{Out: dir, Resume: true, Given: onlyShape})
+	if res.Config.LR != 3e-3 || res.Config.MinLR != cfg.LR/10 || res.Config.Clip != 0.5 {
+		t.Fatalf("resumed config lr %g, min_lr %g, clip %g; want the checkpoint's 3e-3, 3e-4, 0.5",
+			res.Config.LR, res.Config.MinLR, res.Config.Clip)
+	}
+	if got, want := readMetrics(t, dir), readMetrics(t, ref); !slices.Equal(got, want) {
+		t.Fatalf("resumed metrics differ:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// A chosen lr changes the run, min_lr follows it, and config.json says so.
+	defaults.Steps = 14
+	res = mustRun(t, defaults, Options{Out: dir, Resume: true, Given: func(key string) bool { return key == "lr" || onlyShape(key) }})
+	var saved Config
+	b, _ := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if err := json.Unmarshal(b, &saved); err != nil || saved.LR != 1e-3 || saved.MinLR != 1e-4 || saved.Clip != 0.5 ||
+		res.Metrics[0].LR > 1e-3 {
+		t.Fatalf("after resuming with lr 1e-3: config.json %s (%v), first lr %g", b, err, res.Metrics[0].LR)
+	}
+}
+
 // TestNonFiniteLossStops: an absurd learning rate blows the weights up;
 // the run stops with an error naming the step and keeps a loadable,
-// finite checkpoint of the last good step.
+// finite checkpoint of the last step whose loss was finite, under that
+// step's number. The cases stop on a NaN loss (step 2), on a NaN gradient
+// norm at a finite loss (a few steps in), and on an update that makes the
+// weights infinite (step 1). Resuming with the same settings is not
+// checked: it continues on unseen batches and may or may not diverge
+// again. Resuming with a lower lr must train on with finite losses; its
+// first step's loss is the saved weights' loss on the next batch.
 func TestNonFiniteLossStops(t *testing.T) {
-	cfg := tinyRun()
-	cfg.LR, cfg.Warmup, cfg.Steps = 1e30, 0, 30
-	dir := t.TempDir()
-	_, err := Run(context.Background(), cfg, Options{Out: dir})
-	var nf *NonFiniteError
-	if err == nil || !strings.Contains(err.Error(), "training stopped") {
-		t.Fatalf("got %v, want a stop on a non-finite loss", err)
+	for _, tc := range []struct {
+		lr       float64
+		stopStep int // the failing step comes stopStep steps after the checkpoint's
+		minGood  int // the checkpoint's step is at least this
+		want     string
+	}{
+		{1e30, 2, 0, "loss is NaN"},
+		{1e3, 2, 2, "gradient norm is NaN"},
+		{1e39, 1, 0, "parameter is"},
+	} {
+		cfg := tinyRun()
+		// A constant learning rate (min_lr = lr) makes the schedule independent of steps, so a run to the
+		// checkpoint's step must give its weights bit for bit.
+		cfg.LR, cfg.MinLR, cfg.Warmup, cfg.Steps = tc.lr, tc.lr, 0, 30
+		dir := t.TempDir()
+		_, err := Run(context.Background(), cfg, Options{Out: dir})
+		var nf *NonFiniteError
+		if err == nil || !strings.Contains(err.Error(), "training stopped") || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("lr %g: got %v, want a stop on %q", tc.lr, err, tc.want)
+		}
+		if errors.As(err, &nf) {
+			t.Fatalf("the error should explain, not wrap the step's error: %v", err)
+		}
+		m, adam, st, lerr := checkpoint.Load(filepath.Join(dir, CheckpointDir))
+		if lerr != nil {
+			t.Fatalf("no last good checkpoint: %v", lerr)
+		}
+		failed := st.Step + tc.stopStep
+		if st.Step < tc.minGood {
+			t.Fatalf("lr %g: checkpoint of step %d, want a run of at least %d good steps", tc.lr, st.Step, tc.minGood)
+		}
+		if !strings.Contains(err.Error(), "step "+itoa(failed)+":") ||
+			!strings.Contains(err.Error(), "holds the weights from step "+itoa(st.Step)) ||
+			!strings.Contains(err.Error(), "--resume and a lower --lr or a longer --warmup") {
+			t.Fatalf("lr %g: error %q does not name step %d, the checkpoint's step %d and the way on", tc.lr, err, failed, st.Step)
+		}
+		if cerr := m.Params.CheckFinite(); cerr != nil {
+			t.Fatalf("checkpoint of step %d: %v", st.Step, cerr)
+		}
+		if n := len(readMetrics(t, dir)); n != st.Step {
+			t.Fatalf("%d metrics lines for %d good steps", n, st.Step)
+		}
+		if adam.Step != st.Step {
+			t.Fatalf("lr %g: the checkpoint of step %d holds an optimizer at step %d", tc.lr, st.Step, adam.Step)
+		}
+		sameParams(t, "checkpoint vs a run to its step", m, weightsAtStep(t, cfg, st.Step))
+
+		// Recovery: a lower lr is accepted, recorded, and trains on with finite losses.
+		cfg.LR, cfg.MinLR, cfg.Steps = 1e-3, 0, st.Step+4
+		res, rerr := Run(context.Background(), cfg, Options{Out: dir, Resume: true})
+		if rerr != nil {
+			t.Fatalf("lr %g: resuming with lr 1e-3: %v", tc.lr, rerr)
+		}
+		if res.Resumed != st.Step || len(res.Metrics) != 4 || res.Metrics[0].Step != st.Step+1 {
+			t.Fatalf("resumed from %d with %d new steps", res.Resumed, len(res.Metrics))
+		}
+		for _, met := range res.Metrics {
+			if nonFinite(met.Loss) || nonFinite(met.GradNorm) || met.LR > 1e-3 {
+				t.Fatalf("lr %g: after resuming, step %d: loss %v, grad norm %v, lr %v", tc.lr, met.Step, met.Loss, met.GradNorm, met.LR)
+			}
+		}
+		var saved Config
+		b, _ := os.ReadFile(filepath.Join(dir, ConfigFile))
+		if err := json.Unmarshal(b, &saved); err != nil || saved.LR != 1e-3 || saved.MinLR != 1e-4 {
+			t.Fatalf("config.json after resuming with a lower lr: %s (%v)", b, err)
+		}
 	}
-	if errors.As(err, &nf) {
-		t.Fatalf("the error should explain, not wrap the step's error: %v", err)
+}
+
+// weightsAtStep is the model cfg trains in memory after step steps (0: the
+// initial weights).
+func weightsAtStep(t *testing.T, cfg Config, steps int) *model.Model {
+	t.Helper()
+	if steps == 0 {
+		m, _, _, err := newModel(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
 	}
-	m, _, st, lerr := checkpoint.Load(filepath.Join(dir, CheckpointDir))
-	if lerr != nil {
-		t.Fatalf("no last good checkpoint: %v", lerr)
-	}
-	if !strings.Contains(err.Error(), "step "+itoa(st.Step+1)+":") {
-		t.Fatalf("error %q does not name step %d", err, st.Step+1)
-	}
-	if cerr := m.Params.CheckFinite(); cerr != nil {
-		t.Fatalf("checkpoint of step %d: %v", st.Step, cerr)
-	}
-	if n := len(readMetrics(t, dir)); n != st.Step {
-		t.Fatalf("%d metrics lines for %d good steps", n, st.Step)
-	}
+	cfg.Steps = steps
+	return mustRun(t, cfg, Options{}).Model
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
@@ -378,6 +482,141 @@ func sameLogitsAfterReload(t *testing.T, res *Result) {
 			if math.Abs(float64(v-want[i])) > 1e-5 {
 				t.Fatalf("%s: logit %d is %v, the trained model gives %v", path, i, v, want[i])
 			}
+		}
+	}
+}
+
+// TestScratchDefaultCtx: without ctx a from-scratch run trains at
+// DefaultScratchCtx, and the l_extra range follows it.
+func TestScratchDefaultCtx(t *testing.T) {
+	cfg := tinyRun()
+	cfg.Ctx, cfg.Steps, cfg.Objective = 0, 2, ObjectiveMisalign
+	dir := t.TempDir()
+	res := mustRun(t, cfg, Options{Out: dir})
+	if res.Config.Ctx != DefaultScratchCtx || res.Model.Config.MaxSeq != DefaultScratchCtx || res.Config.ExtraMax != DefaultScratchCtx/2 {
+		t.Fatalf("ctx %d, model context %d, extra_max %d; want %d, %d, %d", res.Config.Ctx, res.Model.Config.MaxSeq,
+			res.Config.ExtraMax, DefaultScratchCtx, DefaultScratchCtx, DefaultScratchCtx/2)
+	}
+	// Resuming without ctx takes the checkpoint's, not the default.
+	small := tinyRun()
+	small.Steps = 2
+	other := t.TempDir()
+	mustRun(t, small, Options{Out: other})
+	small.Ctx, small.Steps = 0, 3
+	if res := mustRun(t, small, Options{Out: other, Resume: true}); res.Config.Ctx != 16 || res.Steps != 3 {
+		t.Fatalf("resumed without ctx: ctx %d, steps %d", res.Config.Ctx, res.Steps)
+	}
+}
+
+// TestEvaluationErrorKeepsStep: an evaluator that fails stops the run
+// after the step's metrics line and a checkpoint are written; resuming
+// without evaluation finishes the run exactly as one that never evaluated.
+func TestEvaluationErrorKeepsStep(t *testing.T) {
+	cfg := tinyRun()
+	ref := t.TempDir()
+	mustRun(t, cfg, Options{Out: ref})
+
+	cfg.EvalEvery = 5
+	dir := t.TempDir()
+	failing := func(in EvalInput) (map[string]float64, error) {
+		return nil, errors.New("no held-out text today")
+	}
+	_, err := Run(context.Background(), cfg, Options{Out: dir, Hooks: Hooks{Evaluate: failing}})
+	if err == nil || !strings.Contains(err.Error(), "evaluation at step 5: no held-out text today") ||
+		!strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("got %v, want the evaluation error of step 5 and the way on", err)
+	}
+	if _, _, st, err := checkpoint.Load(filepath.Join(dir, CheckpointDir)); err != nil || st.Step != 5 {
+		t.Fatalf("checkpoint after the failed evaluation: step %d, %v", st.Step, err)
+	}
+	if n := len(readMetrics(t, dir)); n != 5 {
+		t.Fatalf("%d metrics lines after the failed evaluation of step 5", n)
+	}
+	cfg.EvalEvery = -1
+	mustRun(t, cfg, Options{Out: dir, Resume: true})
+	if got, want := readMetrics(t, dir), readMetrics(t, ref); !slices.Equal(got, want) {
+		t.Fatalf("resumed metrics differ:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestConfigErrorsAfterLoading: settings that only the --init model shows
+// to be contradictory are *ConfigError, like Validate's.
+func TestConfigErrorsAfterLoading(t *testing.T) {
+	dir := t.TempDir()
+	base := tinyRun()
+	base.Steps = 1
+	mustRun(t, base, Options{Out: filepath.Join(dir, "base")})
+	cfg := tinyRun()
+	cfg.Init, cfg.Ctx, cfg.Objective, cfg.ExtraMax = filepath.Join(dir, "base", ModelDir), 0, ObjectiveMisalign, 16
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("extra_max 16 with the context still unknown: %v", err)
+	}
+	_, err := Run(context.Background(), cfg, Options{})
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "extra_max") {
+		t.Fatalf("extra_max 16 for a model of context 16: %v, want a *ConfigError", err)
+	}
+	bad := tinyRun()
+	bad.Steps = 0
+	if err := bad.Validate(); !errors.As(err, &ce) {
+		t.Fatalf("Validate: %T %v, want a *ConfigError", err, err)
+	}
+}
+
+// TestSelfGenOrderPastTenThousand: the documents a selfgen run saved are
+// read back in sampling order, though past 10,000 their names grow a digit
+// (doc-10000.txt sorts before doc-1001.txt as text).
+func TestSelfGenOrderPastTenThousand(t *testing.T) {
+	// Names around the boundary, and of other widths as older runs wrote them, sort by number.
+	dir := t.TempDir()
+	for _, name := range []string{"doc-10000.txt", "doc-999.txt", "doc-1001.txt", "doc-9999.txt", "doc-1000.txt",
+		"doc-10001.txt", "doc-0000.txt", selfGenName(10002)} {
+		number := "n" + strings.TrimLeft(strings.TrimSuffix(strings.TrimPrefix(name, "doc-"), ".txt"), "0")
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(number), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	docs, err := readSelfGenDocs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, d := range docs {
+		order = append(order, d.Text)
+	}
+	if want := []string{"n", "n999", "n1000", "n1001", "n9999", "n10000", "n10001", "n10002"}; !slices.Equal(order, want) {
+		t.Fatalf("order %v, want %v", order, want)
+	}
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644)
+	if _, err := readSelfGenDocs(dir); err == nil || !strings.Contains(err.Error(), "notes.txt") {
+		t.Fatalf("a stray file: %v", err)
+	}
+
+	// selfGenDocs writes what it sampled and a second call reads it back in that order.
+	// (10,000 documents would cover the boundary end to end, at seconds of disk time.)
+	out := t.TempDir()
+	sampler := func(m *model.Model, tok *tokenizer.Tokenizer, count, tokens int, seed uint64) ([]string, error) {
+		texts := make([]string, count)
+		for i := range texts {
+			texts[i] = "document " + itoa(i)
+		}
+		return texts, nil
+	}
+	cfg := tinyRun()
+	cfg.SelfDocs = 12
+	hooks := Hooks{SelfGen: sampler}
+	sampled, err := selfGenDocs(cfg, nil, nil, hooks, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks.SelfGen = nil // the second call must read the files, not sample
+	reread, err := selfGenDocs(cfg, nil, nil, hooks, out)
+	if err != nil || len(reread) != len(sampled) {
+		t.Fatalf("reread %d documents of %d: %v", len(reread), len(sampled), err)
+	}
+	for i := range sampled {
+		if reread[i].Text != sampled[i].Text {
+			t.Fatalf("document %d: reread %q, sampled %q", i, reread[i].Text, sampled[i].Text)
 		}
 	}
 }

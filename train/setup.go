@@ -1,10 +1,14 @@
 package train
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/lsalign/lsalign/data"
 	"github.com/lsalign/lsalign/load"
@@ -47,6 +51,7 @@ func ByteTokenizer() *tokenizer.Tokenizer {
 // context. Training at ctx beyond the model's context raises its MaxSeq to
 // ctx (not possible for learned positions).
 func newModel(cfg Config) (*model.Model, *tokenizer.Tokenizer, Config, error) {
+	cfg = cfg.withDefaults() // from scratch this settles ctx; with init, ctx waits for the model
 	var m *model.Model
 	var tok *tokenizer.Tokenizer
 	if cfg.Init == "" {
@@ -54,11 +59,11 @@ func newModel(cfg Config) (*model.Model, *tokenizer.Tokenizer, Config, error) {
 		mc.MaxSeq = cfg.Ctx
 		var err error
 		if m, err = model.NewInit(mc, cfg.Seed); err != nil {
-			return nil, nil, cfg, fmt.Errorf("train config: model: %w", err)
+			return nil, nil, cfg, configErrorf("train config: model: %w", err)
 		}
 		tok = ByteTokenizer()
 		if tok.Size() != m.Config.Vocab {
-			return nil, nil, cfg, fmt.Errorf("train config: model.vocab_size %d: from-scratch models use the byte tokenizer's %d tokens",
+			return nil, nil, cfg, configErrorf("train config: model.vocab_size %d: from-scratch models use the byte tokenizer's %d tokens",
 				m.Config.Vocab, tok.Size())
 		}
 	} else {
@@ -76,25 +81,25 @@ func newModel(cfg Config) (*model.Model, *tokenizer.Tokenizer, Config, error) {
 	}
 	if cfg.Ctx == 0 {
 		cfg.Ctx = m.Config.MaxSeq
+		cfg = cfg.withDefaults() // the l_extra range follows ctx
 	}
-	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, cfg, err
 	}
 	c := m.Config
 	if cfg.Ctx > c.MaxSeq && c.Pos == model.PosLearned {
-		return nil, nil, cfg, fmt.Errorf("train config: ctx %d exceeds the %d learned positions of %s", cfg.Ctx, c.MaxSeq, cfg.Init)
+		return nil, nil, cfg, configErrorf("train config: ctx %d exceeds the %d learned positions of %s", cfg.Ctx, c.MaxSeq, cfg.Init)
 	}
 	if s := cfg.RopeScaling; s.Type != "" && s.Type != "none" {
 		if c.Pos != model.PosRoPE {
-			return nil, nil, cfg, fmt.Errorf("train config: rope_scaling needs a RoPE model; this one uses %q positions", c.Pos)
+			return nil, nil, cfg, configErrorf("train config: rope_scaling needs a RoPE model; this one uses %q positions", c.Pos)
 		}
 		if s.OrigCtx == 0 && (s.Type == "yarn" || s.Type == "dynamic-ntk" || s.Type == "linear" || s.Type == "ntk") {
 			s.OrigCtx = c.MaxSeq
 			cfg.RopeScaling = s
 		}
 		if err := m.SetRopeScaling(s); err != nil {
-			return nil, nil, cfg, fmt.Errorf("train config: rope_scaling: %w", err)
+			return nil, nil, cfg, configErrorf("train config: rope_scaling: %w", err)
 		}
 	}
 	m.Config.MaxSeq = max(c.MaxSeq, cfg.Ctx)
@@ -190,8 +195,8 @@ func splitText(cfg Config, docs []data.TextDoc, tok *tokenizer.Tokenizer) (data.
 func selfGenDocs(cfg Config, m *model.Model, tok *tokenizer.Tokenizer, hooks Hooks, out string) ([]data.TextDoc, error) {
 	dir := filepath.Join(out, selfGenDir)
 	if out != "" {
-		if docs, err := data.ReadText(dir); err == nil {
-			return docs, nil
+		if _, err := os.Stat(dir); err == nil {
+			return readSelfGenDocs(dir)
 		}
 	}
 	if hooks.SelfGen == nil {
@@ -218,9 +223,36 @@ func selfGenDocs(cfg Config, m *model.Model, tok *tokenizer.Tokenizer, hooks Hoo
 		return nil, err
 	}
 	for i, t := range texts {
-		if err := os.WriteFile(filepath.Join(tmp, fmt.Sprintf("doc-%04d.txt", i)), []byte(t), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(tmp, selfGenName(i)), []byte(t), 0o644); err != nil {
 			return nil, err
 		}
 	}
 	return docs, os.Rename(tmp, dir)
+}
+
+// selfGenName is the file of the i-th sampled document.
+func selfGenName(i int) string { return fmt.Sprintf("doc-%04d.txt", i) }
+
+// readSelfGenDocs rereads the documents a selfgen run saved in dir, in the
+// order they were sampled: by the number in doc-N.txt, since past 10,000
+// documents the names grow a digit and their lexical order (doc-10000
+// before doc-1001) is not the sampling order.
+func readSelfGenDocs(dir string) ([]data.TextDoc, error) {
+	docs, err := data.ReadText(dir)
+	if err != nil {
+		return nil, fmt.Errorf("selfgen: %w", err)
+	}
+	num := make(map[string]int, len(docs)) // path -> N
+	seen := make(map[int]bool, len(docs))
+	for _, d := range docs {
+		digits, ok := strings.CutPrefix(filepath.Base(d.Path), "doc-")
+		digits, ok2 := strings.CutSuffix(digits, ".txt")
+		n, err := strconv.Atoi(digits)
+		if !ok || !ok2 || err != nil || n < 0 || seen[n] {
+			return nil, fmt.Errorf("selfgen: %s is not one of the sampled documents (doc-N.txt, each N once); move it out of %s", d.Path, dir)
+		}
+		num[d.Path], seen[n] = n, true
+	}
+	slices.SortFunc(docs, func(a, b data.TextDoc) int { return cmp.Compare(num[a.Path], num[b.Path]) })
+	return docs, nil
 }

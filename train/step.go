@@ -12,6 +12,11 @@ import (
 )
 
 // Stepper performs optimizer steps on one model. Not safe for concurrent use.
+//
+// Before each update it copies the parameters and the AdamW state (three
+// parameter-sized buffers, allocated once), so that a step whose update
+// makes a weight non-finite can be undone, and Rollback can undo the last
+// update when the next step's loss shows that it went wrong.
 type Stepper struct {
 	Model *model.Model
 	Opt   *optim.AdamW
@@ -20,12 +25,21 @@ type Stepper struct {
 
 	GradNorm float64 // global gradient norm of the last step, before clipping
 	dlogits  []float32
+	backup   stepBackup
 }
 
-// NonFiniteError reports a NaN or Inf loss or gradient norm. The step that
-// met it left the parameters and optimizer state untouched.
+// stepBackup is the state before the latest update.
+type stepBackup struct {
+	params, m, v []float32
+	optStep      int
+	valid        bool // holds a state Rollback may restore
+}
+
+// NonFiniteError reports a NaN or Inf loss, gradient norm or, after the
+// update, parameter. The step that met it leaves the parameters and the
+// optimizer state as they were before it.
 type NonFiniteError struct {
-	What  string // "loss" or "gradient norm"
+	What  string // "loss", "gradient norm" or "parameter"
 	Value float64
 }
 
@@ -94,6 +108,41 @@ func (s *Stepper) finish(dlogits []float32, lr float64) error {
 	if nonFinite(s.GradNorm) {
 		return &NonFiniteError{"gradient norm", s.GradNorm}
 	}
+	s.keepBackup()
 	s.Opt.Update(m.Params.Data, m.Grads.Data, lr)
+	for _, p := range m.Params.Data {
+		if nonFinite(float64(p)) {
+			s.Rollback()
+			return &NonFiniteError{"parameter", float64(p)}
+		}
+	}
 	return nil
+}
+
+// keepBackup copies the parameters and the optimizer state into the
+// backup buffers, allocating them on first use only.
+func (s *Stepper) keepBackup() {
+	b, o := &s.backup, s.Opt
+	b.params = append(b.params[:0], s.Model.Params.Data...)
+	b.m = append(b.m[:0], o.M...)
+	b.v = append(b.v[:0], o.V...)
+	b.optStep, b.valid = o.Step, true
+}
+
+// Rollback restores the parameters and optimizer state from before the
+// latest update and reports whether it did: false when no update was
+// taken since the Stepper was made or since the previous Rollback (a step
+// that met a non-finite parameter has already rolled its own update back).
+// The caller uses it when a step's loss or gradient is non-finite: the
+// update before that step produced the weights that failed.
+func (s *Stepper) Rollback() bool {
+	b, o := &s.backup, s.Opt
+	if !b.valid {
+		return false
+	}
+	copy(s.Model.Params.Data, b.params)
+	copy(o.M, b.m)
+	copy(o.V, b.v)
+	o.Step, b.valid = b.optStep, false
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -36,6 +37,7 @@ type trainFlags struct {
 	rope         ropeFlags
 	cfg          train.Config                       // bound to the flags
 	copyOnConfig map[string]func(dst *train.Config) // flag name -> copy its field from cfg
+	given        func(key string) bool              // set by resolve: a config key given by a flag or --config
 }
 
 // bind registers a flag bound to a field of f.cfg and remembers how to copy
@@ -107,12 +109,23 @@ generator state), model/ (the final model with its tokenizer, for --init), resul
 the --export files: model.gguf, hf/ (safetensors with the tokenizer), model.bin (llama2.c;
 a byte-level tokenizer has no llama2.c form, so none is written beside it).
 
---resume continues DIR's checkpoint bit for bit: the same weights, optimizer, data stream
-and metrics (metrics.jsonl lines after the checkpoint are dropped). Only --steps,
---save-every, --eval-every and --export may change; the learning-rate schedule follows the
-new --steps. Ctrl-C finishes the current step, saves a checkpoint and exits with status 0.
-A NaN or Inf loss stops the run (status 1) with a checkpoint of the last good step.
-Before training, DIR must be writable with room for two checkpoints and the exports.
+--resume continues DIR's checkpoint with the same weights, optimizer state, data stream and
+metrics (metrics.jsonl lines after the checkpoint are dropped): an interrupted run (Ctrl-C,
+a kill) resumed with the same settings continues bit for bit. --steps, --save-every,
+--eval-every, --export and the learning-rate settings --lr, --min-lr, --warmup and --clip
+may change (config.json records them; those not given keep the run's values, and --min-lr
+follows a new --lr); the schedule follows the new values, so a finished run resumed to more
+--steps differs from one trained to that many steps at once. Anything else (model, data,
+objective) must match the checkpoint. Ctrl-C finishes the current step, saves a checkpoint
+and exits with status 0.
+
+A NaN or Inf loss, gradient or weight stops the run (status 1). The weights that failed came
+from the update before, so it is undone: the checkpoint holds the weights of the last step
+whose loss was finite, under that step's number; continue with --resume and a lower --lr or
+a longer --warmup. Such a run goes on with the data stream where it stopped, so it matches
+no uninterrupted run. An evaluation error also stops the run, after saving the step's
+metrics and a checkpoint. Before training, DIR must be writable with room for two
+checkpoints and the exports.
 
 --config FILE reads a JSON object with the same keys as config.json (flags given on the
 command line override it).`, dm.Layers, dm.Dim, dm.Heads, dm.Hidden),
@@ -121,7 +134,7 @@ command line override it).`, dm.Layers, dm.Dim, dm.Heads, dm.Hidden),
       --objective ce+misalign --alpha 0.1 --steps 300 --export gguf
   lsalign train --out runs/stories --init stories260K.bin --data selfgen --ctx 1024 \
       --rope-scaling yarn --rope-factor 2 --objective ce+misalign
-  lsalign train --out runs/base --steps 3000 --resume`,
+  lsalign train --out runs/base --steps 1500 --resume   # continues an interrupted run bit for bit`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := f.resolve(cmd)
@@ -136,7 +149,8 @@ command line override it).`, dm.Layers, dm.Dim, dm.Heads, dm.Hidden),
 	fs := cmd.Flags()
 	fs.StringVar(&f.config, "config", "", "JSON file of settings (keys as in DIR/config.json); flags override it")
 	fs.StringVar(&f.out, "out", "", "output directory (required)")
-	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out from its checkpoint")
+	fs.BoolVar(&f.resume, "resume", false,
+		"continue the run in --out from its checkpoint (bit for bit when interrupted and resumed with the same settings)")
 	fs.BoolVar(&f.json, "json", false, "print result.json's summary as the last line of stdout")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar or log lines")
 	fs.StringVar(&f.export, "export", "", "formats to write at the end, comma-separated: gguf, safetensors, llama2c")
@@ -183,6 +197,11 @@ func (f *trainFlags) resolve(cmd *cobra.Command) (train.Config, error) {
 		return train.Config{}, usagef("train needs --out DIR")
 	}
 	cfg := f.cfg
+	var fileKeys map[string]json.RawMessage
+	f.given = func(key string) bool {
+		_, inFile := fileKeys[key]
+		return inFile || cmd.Flags().Changed(strings.ReplaceAll(key, "_", "-"))
+	}
 	if f.config != "" {
 		b, err := os.ReadFile(f.config)
 		if err != nil {
@@ -194,6 +213,7 @@ func (f *trainFlags) resolve(cmd *cobra.Command) (train.Config, error) {
 		if err := dec.Decode(&cfg); err != nil {
 			return cfg, usagef("--config %s: %v", f.config, err)
 		}
+		json.NewDecoder(bytes.NewReader(b)).Decode(&fileKeys) // the keys given; it decoded as an object above
 		cmd.Flags().Visit(func(fl *pflag.Flag) {
 			if cp := f.copyOnConfig[fl.Name]; cp != nil {
 				cp(&cfg)
@@ -219,16 +239,29 @@ func (f *trainFlags) resolve(cmd *cobra.Command) (train.Config, error) {
 	return cfg, nil
 }
 
-// trainRopeScaling turns the --rope-* flags into a RoPE scaling; without any it
-// returns def. The original context is left to the run (the model's).
+// trainRopeScaling reads the --rope-* flags as ropeFlags.apply does, with
+// its checks and messages (TestTrainRopeFlagsAsOtherCommands keeps the two
+// together), but before any model is loaded: the original context is left
+// to the run (the model's), and --rope-orig-ctx alone has no model type to
+// fall back on. Without any flag it returns def.
 func trainRopeScaling(r ropeFlags, def kernels.RopeScaling) (kernels.RopeScaling, error) {
 	changed := func(name string) bool { return r.fs != nil && r.fs.Changed(name) }
 	if !changed("rope-scaling") && !changed("rope-factor") && !changed("rope-base") && !changed("rope-orig-ctx") {
 		return def, nil
 	}
 	typ := r.scaling
-	if typ == "" && changed("rope-base") {
-		typ = "abf"
+	if typ == "" { // as ropeFlags.apply decides, without a model to take the type from
+		switch {
+		case changed("rope-base"):
+			typ = "abf"
+		case changed("rope-factor"):
+			return def, usagef("--rope-factor needs --rope-scaling (linear, ntk, dynamic-ntk or yarn)")
+		default:
+			return def, usagef("--rope-orig-ctx needs --rope-scaling (linear, ntk, dynamic-ntk or yarn)")
+		}
+	}
+	if changed("rope-base") && typ != "abf" {
+		return def, usagef("--rope-base goes with --rope-scaling abf (or alone); --rope-scaling %s keeps the model's base", typ)
 	}
 	s := kernels.RopeScaling{Type: typ, OrigCtx: r.origCtx}
 	switch typ {
@@ -271,7 +304,11 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, cfg train.Config, f
 		hooks.Log = func(msg string) { fmt.Fprintln(stderr, "lsalign train:", msg) }
 		hooks.Progress = trainProgress(stderr)
 	}
-	res, err := train.Run(ctx, cfg, train.Options{Out: f.out, Resume: f.resume, Hooks: hooks})
+	res, err := train.Run(ctx, cfg, train.Options{Out: f.out, Resume: f.resume, Given: f.given, Hooks: hooks})
+	var bad *train.ConfigError
+	if errors.As(err, &bad) { // contradictions that the loaded model or the checkpoint revealed
+		return usageError{err}
+	}
 	if err != nil {
 		return err
 	}
