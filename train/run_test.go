@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lsalign/lsalign/checkpoint"
 	"github.com/lsalign/lsalign/kernels"
@@ -618,5 +619,20 @@ func TestSelfGenOrderPastTenThousand(t *testing.T) {
 		if reread[i].Text != sampled[i].Text {
 			t.Fatalf("document %d: reread %q, sampled %q", i, reread[i].Text, sampled[i].Text)
 		}
+	}
+}
+
+// TestTooBigForMachineFailsFirst: a batch no machine can hold is refused
+// from the estimate, before anything is allocated or trained.
+func TestTooBigForMachineFailsFirst(t *testing.T) {
+	cfg := tinyRun()
+	cfg.Batch = 100_000_000_000
+	start := time.Now()
+	_, err := Run(context.Background(), cfg, Options{Out: filepath.Join(t.TempDir(), "big")})
+	if err == nil || !strings.Contains(err.Error(), "needs") || !strings.Contains(err.Error(), "memory") {
+		t.Fatalf("batch 1e11: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("refusal took %v", d)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/lsalign/lsalign/internal/memlimit"
 	"os"
 	"path/filepath"
 	"slices"
@@ -57,6 +58,12 @@ func newModel(cfg Config) (*model.Model, *tokenizer.Tokenizer, Config, error) {
 	if cfg.Init == "" {
 		mc := cfg.Model
 		mc.MaxSeq = cfg.Ctx
+		if err := mc.Defaults().Validate(); err != nil {
+			return nil, nil, cfg, configErrorf("train config: model: %w", err)
+		}
+		if err := checkMemory(mc, cfg); err != nil {
+			return nil, nil, cfg, err
+		}
 		var err error
 		if m, err = model.NewInit(mc, cfg.Seed); err != nil {
 			return nil, nil, cfg, configErrorf("train config: model: %w", err)
@@ -103,7 +110,21 @@ func newModel(cfg Config) (*model.Model, *tokenizer.Tokenizer, Config, error) {
 		}
 	}
 	m.Config.MaxSeq = max(c.MaxSeq, cfg.Ctx)
+	if err := checkMemory(m.Config, cfg); err != nil {
+		return nil, nil, cfg, err
+	}
 	return m, tok, cfg, nil
+}
+
+// checkMemory refuses a run whose weights, optimizer state and activations
+// would not fit the machine, before they are allocated.
+func checkMemory(mc model.Config, cfg Config) error {
+	B := cfg.Batch
+	if cfg.paired() {
+		B *= 2 // both windows of every sequence run in one batch
+	}
+	return memlimit.Check(model.TrainingBytes(mc, B, cfg.Ctx),
+		fmt.Sprintf("training at batch %d, context %d", cfg.Batch, cfg.Ctx))
 }
 
 // newOptimizer is AdamW with weight decay on the 2-D weights only.
