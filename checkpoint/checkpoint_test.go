@@ -121,30 +121,10 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 		{"garbage weights", func(d string) {
 			os.WriteFile(filepath.Join(d, checkpoint.WeightsFile), []byte("not a safetensors file at all"), 0o644)
 		}, checkpoint.WeightsFile},
-		{"heads not dividing dim", func(d string) {
-			c := cfg
-			c.Heads = 3
-			b, _ := json.Marshal(c)
-			os.WriteFile(filepath.Join(d, checkpoint.ConfigFile), b, 0o644)
-		}, "n_heads"},
-		{"kv heads not dividing heads", func(d string) {
-			c := cfg
-			c.KVHeads = 3
-			b, _ := json.Marshal(c)
-			os.WriteFile(filepath.Join(d, checkpoint.ConfigFile), b, 0o644)
-		}, "n_kv_heads"},
-		{"negative layers", func(d string) {
-			c := cfg
-			c.Layers = -1
-			b, _ := json.Marshal(c)
-			os.WriteFile(filepath.Join(d, checkpoint.ConfigFile), b, 0o644)
-		}, "n_layers"},
-		{"different shape", func(d string) {
-			c := cfg
-			c.Hidden = 32
-			b, _ := json.Marshal(c)
-			os.WriteFile(filepath.Join(d, checkpoint.ConfigFile), b, 0o644)
-		}, "shape"},
+		{"heads not dividing dim", withConfig(func(c *model.Config) { c.Heads = 3 }), "n_heads"},
+		{"kv heads not dividing heads", withConfig(func(c *model.Config) { c.KVHeads = 3 }), "n_kv_heads"},
+		{"negative layers", withConfig(func(c *model.Config) { c.Layers = -1 }), "n_layers"},
+		{"different shape", withConfig(func(c *model.Config) { c.Hidden = 32 }), "shape"},
 		{"NaN weight", func(d string) {
 			bad, _ := model.New(cfg)
 			copy(bad.Params.Data, m.Params.Data)
@@ -165,6 +145,17 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 				t.Fatalf("error %q does not name %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// withConfig returns a mutation that rewrites the checkpoint's config.json
+// with edit applied to the test config.
+func withConfig(edit func(*model.Config)) func(dir string) {
+	return func(dir string) {
+		c := cfg
+		edit(&c)
+		b, _ := json.Marshal(c)
+		os.WriteFile(filepath.Join(dir, checkpoint.ConfigFile), b, 0o644)
 	}
 }
 
