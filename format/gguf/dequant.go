@@ -1,6 +1,8 @@
 package gguf
 
 import (
+	"github.com/lsalign/lsalign/internal/half"
+
 	"encoding/binary"
 	"math"
 )
@@ -25,11 +27,11 @@ func dequantize(t TensorType, raw []byte, out []float32) {
 		}
 	case TypeF16:
 		for i := range out {
-			out[i] = F16ToF32(le.Uint16(raw[2*i:]))
+			out[i] = half.F16ToF32(le.Uint16(raw[2*i:]))
 		}
 	case TypeBF16:
 		for i := range out {
-			out[i] = BF16ToF32(le.Uint16(raw[2*i:]))
+			out[i] = half.BF16ToF32(le.Uint16(raw[2*i:]))
 		}
 	case TypeF64:
 		for i := range out {
@@ -74,11 +76,12 @@ func forBlocks(raw []byte, out []float32, blockBytes, blockSize int, fn func(b [
 	}
 }
 
-func half(b []byte) float32 { return F16ToF32(binary.LittleEndian.Uint16(b)) }
+// f16At reads a little-endian F16 scale at the start of b.
+func f16At(b []byte) float32 { return half.F16ToF32(binary.LittleEndian.Uint16(b)) }
 
 // block_q4_0 {half d; uint8 qs[16]}: y = (nibble - 8) * d, low nibbles first.
 func dequantQ4_0(b []byte, y []float32) {
-	d, qs := half(b), b[2:18]
+	d, qs := f16At(b), b[2:18]
 	for j, q := range qs {
 		y[j] = float32(int(q&0xf)-8) * d
 		y[j+16] = float32(int(q>>4)-8) * d
@@ -87,7 +90,7 @@ func dequantQ4_0(b []byte, y []float32) {
 
 // block_q4_1 {half d, m; uint8 qs[16]}: y = nibble*d + m.
 func dequantQ4_1(b []byte, y []float32) {
-	d, m, qs := half(b), half(b[2:]), b[4:20]
+	d, m, qs := f16At(b), f16At(b[2:]), b[4:20]
 	for j, q := range qs {
 		y[j] = float32(q&0xf)*d + m
 		y[j+16] = float32(q>>4)*d + m
@@ -97,7 +100,7 @@ func dequantQ4_1(b []byte, y []float32) {
 // block_q5_0 {half d; uint32 qh; uint8 qs[16]}: the fifth bit of element j
 // is bit j of qh (bit j+16 for the upper half); y = (q - 16) * d.
 func dequantQ5_0(b []byte, y []float32) {
-	d, qh, qs := half(b), binary.LittleEndian.Uint32(b[2:]), b[6:22]
+	d, qh, qs := f16At(b), binary.LittleEndian.Uint32(b[2:]), b[6:22]
 	for j, q := range qs {
 		h0 := byte((qh>>j)<<4) & 0x10
 		h1 := byte(qh>>(j+12)) & 0x10
@@ -108,7 +111,7 @@ func dequantQ5_0(b []byte, y []float32) {
 
 // block_q5_1 {half d, m; uint32 qh; uint8 qs[16]}: y = q*d + m.
 func dequantQ5_1(b []byte, y []float32) {
-	d, m, qh, qs := half(b), half(b[2:]), binary.LittleEndian.Uint32(b[4:]), b[8:24]
+	d, m, qh, qs := f16At(b), f16At(b[2:]), binary.LittleEndian.Uint32(b[4:]), b[8:24]
 	for j, q := range qs {
 		h0 := byte((qh>>j)<<4) & 0x10
 		h1 := byte(qh>>(j+12)) & 0x10
@@ -119,7 +122,7 @@ func dequantQ5_1(b []byte, y []float32) {
 
 // block_q8_0 {half d; int8 qs[32]}: y = q * d.
 func dequantQ8_0(b []byte, y []float32) {
-	d := half(b)
+	d := f16At(b)
 	for j, q := range b[2:34] {
 		y[j] = float32(int8(q)) * d
 	}
@@ -127,7 +130,7 @@ func dequantQ8_0(b []byte, y []float32) {
 
 // block_q8_1 {half d, s; int8 qs[32]}: y = q * d (s is a precomputed sum).
 func dequantQ8_1(b []byte, y []float32) {
-	d := half(b)
+	d := f16At(b)
 	for j, q := range b[4:36] {
 		y[j] = float32(int8(q)) * d
 	}
@@ -136,7 +139,7 @@ func dequantQ8_1(b []byte, y []float32) {
 // block_q4_K {half d, dmin; uint8 scales[12]; uint8 qs[128]}: eight
 // sub-blocks of 32 with 6-bit scales and mins packed in scales.
 func dequantQ4K(b []byte, y []float32) {
-	d, dmin := half(b), half(b[2:])
+	d, dmin := f16At(b), f16At(b[2:])
 	scales, q := b[4:16], b[16:144]
 	for j, is := 0, 0; j < 256; j, is = j+64, is+2 {
 		sc, m := scaleMinK4(is, scales)
@@ -163,7 +166,7 @@ func scaleMinK4(j int, q []byte) (sc, m uint8) {
 // quants from 4 low and 2 high bits, sixteen sub-blocks of 16.
 func dequantQ6K(b []byte, y []float32) {
 	ql, qh, sc := b[0:128], b[128:192], b[192:208]
-	d := half(b[208:])
+	d := f16At(b[208:])
 	for n := 0; n < 256; n += 128 {
 		for l := range 32 {
 			is := l / 16

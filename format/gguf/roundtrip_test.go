@@ -1,6 +1,8 @@
 package gguf
 
 import (
+	"github.com/lsalign/lsalign/internal/half"
+
 	"bytes"
 	"errors"
 	"math"
@@ -100,9 +102,9 @@ func TestRoundTrip(t *testing.T) {
 			want := x
 			switch wt.Type {
 			case TypeF16:
-				want = F16ToF32(F32ToF16(x))
+				want = half.F16ToF32(half.F32ToF16(x))
 			case TypeBF16:
-				want = BF16ToF32(F32ToBF16(x))
+				want = half.BF16ToF32(half.F32ToBF16(x))
 			}
 			if got[j] != want {
 				t.Errorf("%s[%d] = %v, want %v", wt.Name, j, got[j], want)

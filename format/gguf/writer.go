@@ -1,6 +1,8 @@
 package gguf
 
 import (
+	"github.com/lsalign/lsalign/internal/half"
+
 	"bufio"
 	"fmt"
 	"io"
@@ -131,11 +133,11 @@ func writeTensorData(cw *countingWriter, t WriterTensor) {
 		}
 	case TypeF16:
 		for _, x := range t.Data {
-			cw.u16(F32ToF16(x))
+			cw.u16(half.F32ToF16(x))
 		}
 	case TypeBF16:
 		for _, x := range t.Data {
-			cw.u16(F32ToBF16(x))
+			cw.u16(half.F32ToBF16(x))
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package safetensors
 
 import (
+	"github.com/lsalign/lsalign/internal/half"
+
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -140,11 +142,11 @@ func decodeFloats(dst []float32, src []byte, dtype string) {
 		}
 	case "F16":
 		for i := range dst {
-			dst[i] = Float16frombits(binary.LittleEndian.Uint16(src[2*i:]))
+			dst[i] = half.F16ToF32(binary.LittleEndian.Uint16(src[2*i:]))
 		}
 	case "BF16":
 		for i := range dst {
-			dst[i] = BFloat16frombits(binary.LittleEndian.Uint16(src[2*i:]))
+			dst[i] = half.BF16ToF32(binary.LittleEndian.Uint16(src[2*i:]))
 		}
 	case "F64":
 		for i := range dst {

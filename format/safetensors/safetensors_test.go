@@ -1,6 +1,8 @@
 package safetensors
 
 import (
+	"github.com/lsalign/lsalign/internal/half"
+
 	"bytes"
 	"encoding/binary"
 	"math"
@@ -83,9 +85,9 @@ func TestRoundTrip(t *testing.T) {
 			want := v
 			switch wt.DType {
 			case "F16":
-				want = Float16frombits(Float16bits(v))
+				want = half.F16ToF32(half.F32ToF16(v))
 			case "BF16":
-				want = BFloat16frombits(BFloat16bits(v))
+				want = half.BF16ToF32(half.F32ToBF16(v))
 			}
 			if got[i] != want {
 				t.Fatalf("%s[%d] = %v, want %v", wt.Name, i, got[i], want)

@@ -1,6 +1,8 @@
 package safetensors
 
 import (
+	"github.com/lsalign/lsalign/internal/half"
+
 	"bufio"
 	"bytes"
 	"encoding/binary"
@@ -49,12 +51,12 @@ func Write(w io.Writer, tensors []WriterTensor, metadata map[string]string) erro
 			}
 		case "F16":
 			for _, v := range t.Data {
-				binary.LittleEndian.PutUint16(b[:], Float16bits(v))
+				binary.LittleEndian.PutUint16(b[:], half.F32ToF16(v))
 				bw.Write(b[:2])
 			}
 		case "BF16":
 			for _, v := range t.Data {
-				binary.LittleEndian.PutUint16(b[:], BFloat16bits(v))
+				binary.LittleEndian.PutUint16(b[:], half.F32ToBF16(v))
 				bw.Write(b[:2])
 			}
 		}

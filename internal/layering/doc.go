@@ -2,7 +2,7 @@
 // one way. Each package has a level; a package may import only packages of
 // a strictly lower level (tests are exempt):
 //
-//	0 internal/parallel, internal/rng, internal/buildinfo, internal/atomicfile,
+//	0 internal/parallel, internal/rng, internal/buildinfo, internal/half, internal/atomicfile,
 //	  internal/memlimit
 //	  (internal/testutil, for tests, is 1)
 //	1 kernels/gemm, kernels/ref, format/gguf, format/safetensors, format/llama2c, tokenizer

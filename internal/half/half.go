@@ -1,11 +1,14 @@
-package safetensors
+// Package half converts between float32 and the 16-bit floats model files
+// store: IEEE 754 binary16 (F16) and bfloat16 (BF16), rounding to nearest
+// with ties to even and keeping NaNs NaN. The format packages share it.
+package half
 
 import "math"
 
-// Float16bits converts f to IEEE 754 binary16, rounding to nearest with ties
+// F32ToF16 converts f to IEEE 754 binary16, rounding to nearest with ties
 // to even. Values beyond the largest half (65504) round to infinity, NaNs
 // stay NaN (quiet) with the top payload bits kept.
-func Float16bits(f float32) uint16 {
+func F32ToF16(f float32) uint16 {
 	b := math.Float32bits(f)
 	sign := uint16(b>>16) & 0x8000
 	exp := int(b>>23) & 0xff
@@ -45,8 +48,8 @@ func roundShift(v uint32, shift uint) uint32 {
 	return q
 }
 
-// Float16frombits converts an IEEE 754 binary16 value to float32 (exact).
-func Float16frombits(h uint16) float32 {
+// F16ToF32 converts an IEEE 754 binary16 value to float32 (exact).
+func F16ToF32(h uint16) float32 {
 	sign := uint32(h&0x8000) << 16
 	exp := uint32(h>>10) & 0x1f
 	mant := uint32(h & 0x3ff)
@@ -67,9 +70,9 @@ func Float16frombits(h uint16) float32 {
 	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
 }
 
-// BFloat16bits converts f to bfloat16, rounding to nearest with ties to
+// F32ToBF16 converts f to bfloat16, rounding to nearest with ties to
 // even; NaNs stay NaN (quiet).
-func BFloat16bits(f float32) uint16 {
+func F32ToBF16(f float32) uint16 {
 	b := math.Float32bits(f)
 	if b&0x7fffffff > 0x7f800000 {
 		return uint16(b>>16) | 0x0040
@@ -77,5 +80,5 @@ func BFloat16bits(f float32) uint16 {
 	return uint16(roundShift(b, 16))
 }
 
-// BFloat16frombits converts a bfloat16 value to float32 (exact).
-func BFloat16frombits(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+// BF16ToF32 converts a bfloat16 value to float32 (exact).
+func BF16ToF32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }

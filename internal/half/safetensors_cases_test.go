@@ -1,4 +1,4 @@
-package safetensors
+package half
 
 import (
 	"math"
@@ -31,22 +31,22 @@ func TestFloat16Edges(t *testing.T) {
 		{0x1p-30, 0}, {-0x1p-30, 0x8000},
 	}
 	for _, c := range cases {
-		if got := Float16bits(c.in); got != c.want {
-			t.Errorf("Float16bits(%g) = %#04x, want %#04x", c.in, got, c.want)
+		if got := F32ToF16(c.in); got != c.want {
+			t.Errorf("F32ToF16(%g) = %#04x, want %#04x", c.in, got, c.want)
 		}
 	}
 	for _, in := range []uint32{0x7fc00000, 0x7f800001, 0xffc00001} {
-		h := Float16bits(math.Float32frombits(in))
+		h := F32ToF16(math.Float32frombits(in))
 		if h&0x7c00 != 0x7c00 || h&0x3ff == 0 {
-			t.Errorf("Float16bits(NaN %#x) = %#04x, not a NaN", in, h)
+			t.Errorf("F32ToF16(NaN %#x) = %#04x, not a NaN", in, h)
 		}
 	}
-	if v := Float16frombits(0x7e00); !math.IsNaN(float64(v)) {
-		t.Errorf("Float16frombits(0x7e00) = %v, want NaN", v)
+	if v := F16ToF32(0x7e00); !math.IsNaN(float64(v)) {
+		t.Errorf("F16ToF32(0x7e00) = %v, want NaN", v)
 	}
 	for h, want := range map[uint16]float32{0x0001: 0x1p-24, 0x03ff: 0x3ffp-24, 0x3c00: 1, 0xc000: -2, 0x7bff: 65504, 0x7c00: float32(math.Inf(1))} {
-		if got := Float16frombits(h); got != want {
-			t.Errorf("Float16frombits(%#04x) = %g, want %g", h, got, want)
+		if got := F16ToF32(h); got != want {
+			t.Errorf("F16ToF32(%#04x) = %g, want %g", h, got, want)
 		}
 	}
 }
@@ -65,15 +65,15 @@ func TestBFloat16Edges(t *testing.T) {
 		{math.Float32frombits(0x00000001), 0x0000}, // float32 subnormals round like any value
 	}
 	for _, c := range cases {
-		if got := BFloat16bits(c.in); got != c.want {
-			t.Errorf("BFloat16bits(%g) = %#04x, want %#04x", c.in, got, c.want)
+		if got := F32ToBF16(c.in); got != c.want {
+			t.Errorf("F32ToBF16(%g) = %#04x, want %#04x", c.in, got, c.want)
 		}
 	}
-	if h := BFloat16bits(math.Float32frombits(0x7f800001)); h&0x7f80 != 0x7f80 || h&0x7f == 0 {
-		t.Errorf("BFloat16bits(signalling NaN) = %#04x, not a NaN", h)
+	if h := F32ToBF16(math.Float32frombits(0x7f800001)); h&0x7f80 != 0x7f80 || h&0x7f == 0 {
+		t.Errorf("F32ToBF16(signalling NaN) = %#04x, not a NaN", h)
 	}
-	if got := BFloat16frombits(0x4049); got != math.Float32frombits(0x40490000) {
-		t.Errorf("BFloat16frombits(0x4049) = %g", got)
+	if got := BF16ToF32(0x4049); got != math.Float32frombits(0x40490000) {
+		t.Errorf("BF16ToF32(0x4049) = %g", got)
 	}
 }
 
@@ -82,11 +82,11 @@ func TestBFloat16Edges(t *testing.T) {
 func TestHalfRoundTripExhaustive(t *testing.T) {
 	for i := range 1 << 16 {
 		h := uint16(i)
-		if f := Float16frombits(h); !math.IsNaN(float64(f)) && Float16bits(f) != h {
-			t.Fatalf("half %#04x -> %g -> %#04x", h, f, Float16bits(f))
+		if f := F16ToF32(h); !math.IsNaN(float64(f)) && F32ToF16(f) != h {
+			t.Fatalf("half %#04x -> %g -> %#04x", h, f, F32ToF16(f))
 		}
-		if f := BFloat16frombits(h); !math.IsNaN(float64(f)) && BFloat16bits(f) != h {
-			t.Fatalf("bfloat16 %#04x -> %g -> %#04x", h, f, BFloat16bits(f))
+		if f := BF16ToF32(h); !math.IsNaN(float64(f)) && F32ToBF16(f) != h {
+			t.Fatalf("bfloat16 %#04x -> %g -> %#04x", h, f, F32ToBF16(f))
 		}
 	}
 }
@@ -132,8 +132,8 @@ func TestRoundingOracle(t *testing.T) {
 		encode func(float32) uint16
 		table  []float64
 	}{
-		{"F16", Float16bits, formatTable(Float16frombits, 0x7c00, 65536)},
-		{"BF16", BFloat16bits, formatTable(BFloat16frombits, 0x7f80, 0x1p128)},
+		{"F16", F32ToF16, formatTable(F16ToF32, 0x7c00, 65536)},
+		{"BF16", F32ToBF16, formatTable(BF16ToF32, 0x7f80, 0x1p128)},
 	}
 	r := rng.New(42)
 	for _, f := range formats {
