@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 
+	"github.com/lsalign/lsalign/kernels"
 	"github.com/lsalign/lsalign/model"
 )
 
@@ -35,7 +36,7 @@ func (g *greedyDecoder) decode(prompt []int32, maxNew int, stop func(int32) bool
 	}
 	var out []int32
 	for range maxNew {
-		next := argmax(logits)
+		next := kernels.Argmax(logits)
 		if stop != nil && stop(next) {
 			break
 		}
@@ -51,14 +52,4 @@ func (g *greedyDecoder) decode(prompt []int32, maxNew int, stop func(int32) bool
 		}
 	}
 	return out, nil
-}
-
-func argmax(x []float32) int32 {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return int32(best)
 }

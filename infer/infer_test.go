@@ -6,17 +6,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/lsalign/lsalign/kernels"
 	"github.com/lsalign/lsalign/model"
 )
-
-func TestArgmaxFirstOnTies(t *testing.T) {
-	if got := Argmax([]float32{1, 3, -2, 3, 0}); got != 1 {
-		t.Fatalf("Argmax = %d, want 1", got)
-	}
-	if got := Argmax([]float32{-5}); got != 0 {
-		t.Fatalf("Argmax of one = %d", got)
-	}
-}
 
 func TestValidate(t *testing.T) {
 	for _, bad := range []Sampling{{Temperature: -1}, {Temperature: math.NaN()}, {Temperature: math.Inf(1)},
@@ -194,7 +186,7 @@ func TestGreedyMatchesForward(t *testing.T) {
 			t.Fatal(err)
 		}
 		V := m.Config.Vocab
-		if want := Argmax(m.Logits()[(len(seq)-1)*V:]); want != tok {
+		if want := kernels.Argmax(m.Logits()[(len(seq)-1)*V:]); want != tok {
 			t.Fatalf("token %d: generated %d, Forward's argmax %d", i, tok, want)
 		}
 		seq = append(seq, tok)

@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/lsalign/lsalign/internal/rng"
+	"github.com/lsalign/lsalign/kernels"
 )
 
 // Sampling chooses how the next token is drawn from the logits. The zero
@@ -66,7 +67,7 @@ func (s *Sampler) Sample(logits []float32) int32 {
 		panic("infer: Sample of empty logits")
 	}
 	if s.opt.Temperature == 0 || s.opt.TopK == 1 {
-		return Argmax(logits)
+		return kernels.Argmax(logits)
 	}
 	c := s.candidates(logits)
 	total := 0.0
@@ -91,7 +92,7 @@ func (s *Sampler) Sample(logits []float32) int32 {
 // decreasing order of probability when top-k selected them.
 func (s *Sampler) candidates(logits []float32) []candidate {
 	T := s.opt.Temperature
-	mx := float64(logits[Argmax(logits)])
+	mx := float64(logits[kernels.Argmax(logits)])
 	c := s.cands[:0]
 	for i, l := range logits {
 		c = append(c, candidate{int32(i), float64(l)})
@@ -181,15 +182,4 @@ func better(a, b candidate) bool { return a.p > b.p || (a.p == b.p && a.id < b.i
 // sort algorithm.
 func sortCandidates(c []candidate) {
 	sort.Slice(c, func(a, b int) bool { return better(c[a], c[b]) })
-}
-
-// Argmax returns the index of the largest logit, the first one on ties.
-func Argmax(logits []float32) int32 {
-	best := 0
-	for i, l := range logits {
-		if l > logits[best] {
-			best = i
-		}
-	}
-	return int32(best)
 }

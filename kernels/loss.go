@@ -43,6 +43,18 @@ func rowMax(row []float32) float32 {
 	return max(m0, m1, m2, m3)
 }
 
+// Argmax returns the index of the largest element of a non-empty row, the
+// first one on ties (greedy decoding).
+func Argmax(row []float32) int32 {
+	best := 0
+	for i, v := range row {
+		if v > row[best] {
+			best = i
+		}
+	}
+	return int32(best)
+}
+
 // logSumExpRow returns log(sum(exp(row))) in float64 and leaves the shifted
 // exponentials in scratch (len(row)): scratch[v] = exp(row[v] - max(row)).
 // The caller guarantees a non-empty row.

@@ -175,3 +175,12 @@ func TestRowMaxMatchesLoop(t *testing.T) {
 		}
 	}
 }
+
+func TestArgmaxFirstOnTies(t *testing.T) {
+	if got := Argmax([]float32{1, 3, -2, 3, 0}); got != 1 {
+		t.Fatalf("Argmax = %d, want 1", got)
+	}
+	if got := Argmax([]float32{-5}); got != 0 {
+		t.Fatalf("Argmax of one = %d", got)
+	}
+}

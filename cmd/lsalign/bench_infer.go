@@ -13,6 +13,7 @@ import (
 	"github.com/lsalign/lsalign/infer"
 	"github.com/lsalign/lsalign/internal/memlimit"
 	"github.com/lsalign/lsalign/internal/rng"
+	"github.com/lsalign/lsalign/kernels"
 	"github.com/lsalign/lsalign/kernels/gemm"
 	"github.com/lsalign/lsalign/load"
 	"github.com/lsalign/lsalign/model"
@@ -145,7 +146,7 @@ func runBenchInfer(w io.Writer, o benchInferOpts) error {
 		prefill = append(prefill, time.Since(t0).Seconds())
 		t0 = time.Now()
 		for range o.steps {
-			if logits, err = m.Extend(kv, []int32{infer.Argmax(logits)}); err != nil {
+			if logits, err = m.Extend(kv, []int32{kernels.Argmax(logits)}); err != nil {
 				return err
 			}
 		}
