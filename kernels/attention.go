@@ -34,9 +34,9 @@ const attnDirectRows = 4
 // out, att and qkv must have exactly the lengths their shapes give.
 func AttentionForward(out, att, qkv []float32, alibi []float32, B, T, NH, NKV, HS int, scale float32) {
 	qkvW := attnCheckShape("AttentionForward", B, T, NH, NKV, HS, alibi)
-	attnCheckLen("AttentionForward", "out", len(out), B*T*NH*HS)
-	attnCheckLen("AttentionForward", "att", len(att), B*NH*T*T)
-	attnCheckLen("AttentionForward", "qkv", len(qkv), B*T*qkvW)
+	mustLen("AttentionForward", "out", len(out), B*T*NH*HS)
+	mustLen("AttentionForward", "att", len(att), B*NH*T*T)
+	mustLen("AttentionForward", "qkv", len(qkv), B*T*qkvW)
 	C := NH * HS
 	group := NH / NKV
 	parallel.For(B*NH, attnGrain(attnCausalFlops(T, HS)), func(lo, hi int) {
@@ -72,10 +72,10 @@ func AttentionBackward(dqkv, dout, qkv, att []float32, alibi []float32, B, T, NH
 	if dqkv == nil {
 		return
 	}
-	attnCheckLen("AttentionBackward", "dqkv", len(dqkv), B*T*qkvW)
-	attnCheckLen("AttentionBackward", "dout", len(dout), B*T*NH*HS)
-	attnCheckLen("AttentionBackward", "qkv", len(qkv), B*T*qkvW)
-	attnCheckLen("AttentionBackward", "att", len(att), B*NH*T*T)
+	mustLen("AttentionBackward", "dqkv", len(dqkv), B*T*qkvW)
+	mustLen("AttentionBackward", "dout", len(dout), B*T*NH*HS)
+	mustLen("AttentionBackward", "qkv", len(qkv), B*T*qkvW)
+	mustLen("AttentionBackward", "att", len(att), B*NH*T*T)
 	C := NH * HS
 	group := NH / NKV
 	unitFlops := 2 * group * attnCausalFlops(T, HS)
@@ -227,10 +227,4 @@ func attnCheckShape(fn string, B, T, NH, NKV, HS int, alibi []float32) int {
 		panic(fmt.Sprintf("kernels.%s: len(alibi) = %d, want NH = %d", fn, len(alibi), NH))
 	}
 	return (NH + 2*NKV) * HS
-}
-
-func attnCheckLen(fn, name string, got, want int) {
-	if got != want {
-		panic(fmt.Sprintf("kernels.%s: len(%s) = %d, want %d", fn, name, got, want))
-	}
 }

@@ -27,14 +27,14 @@ func AttentionInfer(out, q, k, v []float32, alibi []float32, B, Tq, pos0, NH, NK
 	if B > 1 && kvBatch < Tk*kvStride {
 		panic(fmt.Sprintf("kernels.%s: kvBatch=%d < (pos0+Tq)*kvStride=%d", fn, kvBatch, Tk*kvStride))
 	}
-	attnCheckLen(fn, "out", len(out), B*Tq*C)
+	mustLen(fn, "out", len(out), B*Tq*C)
 	if B == 0 || Tq == 0 {
 		return
 	}
-	attnCheckMin(fn, "q", len(q), (B*Tq-1)*qStride+C)
+	mustMinLen(fn, "q", len(q), (B*Tq-1)*qStride+C)
 	kvNeed := (B-1)*kvBatch + (Tk-1)*kvStride + Ckv
-	attnCheckMin(fn, "k", len(k), kvNeed)
-	attnCheckMin(fn, "v", len(v), kvNeed)
+	mustMinLen(fn, "k", len(k), kvNeed)
+	mustMinLen(fn, "v", len(v), kvNeed)
 
 	group := NH / NKV
 	blocks := (Tq + attnBlock - 1) / attnBlock
@@ -55,10 +55,4 @@ func AttentionInfer(out, q, k, v []float32, alibi []float32, B, Tq, pos0, NH, NK
 			attnRowsForward(scratch, n, n, ob, C, qb, qStride, kb, vb, kvStride, pos0+i0, m, HS, scale, attnSlope(alibi, h))
 		}
 	})
-}
-
-func attnCheckMin(fn, name string, got, want int) {
-	if got < want {
-		panic(fmt.Sprintf("kernels.%s: len(%s) = %d, want at least %d", fn, name, got, want))
-	}
 }

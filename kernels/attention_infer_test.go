@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"fmt"
-	"runtime"
 	"testing"
 
 	"github.com/lsalign/lsalign/internal/testutil"
@@ -80,26 +79,19 @@ func TestAttentionInferDeterministicAcrossGOMAXPROCS(t *testing.T) {
 	s := attnShape{2, 140, 4, 1, 8}
 	qkv, alibi := attnInputs(41, s, true)
 	W := s.qkvW()
-	run := func(procs int) []float32 {
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+	sameBitsAcrossProcs(t, "AttentionInfer", func() [][]float32 {
 		out := make([]float32, s.B*s.T*s.NH*s.HS)
 		AttentionInfer(out, qkv, qkv[s.NH*s.HS:], qkv[(s.NH+s.NKV)*s.HS:], alibi,
 			s.B, s.T, 0, s.NH, s.NKV, s.HS, W, W, s.T*W, 0.3)
-		return out
-	}
-	attnSameBits(t, "out", run(1), run(2))
+		return [][]float32{out}
+	})
 }
 
 func TestAttentionInferPanicsOnShortCache(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("no panic for a KV cache shorter than pos0+Tq rows")
-		}
-	}()
 	out := make([]float32, 4)
 	q := make([]float32, 4)
-	kv := make([]float32, 4*2) // two positions of one head of size 4
-	AttentionInfer(out, q, kv, kv, nil, 1, 1, 2, 1, 1, 4, 4, 4, 8, 1)
+	kv := make([]float32, 4*2) // two positions of one head of size 4; pos0+Tq = 3 needed
+	mustPanic(t, "len(k) = 8, want at least 12", func() { AttentionInfer(out, q, kv, kv, nil, 1, 1, 2, 1, 1, 4, 4, 4, 8, 1) })
 }
 
 // BenchmarkAttentionDecode is one decoding step of a stories260K-sized

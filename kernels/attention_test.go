@@ -3,7 +3,6 @@ package kernels
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"testing"
 
 	"github.com/lsalign/lsalign/internal/rng"
@@ -97,47 +96,27 @@ func TestAttentionPanicsOnBadLengths(t *testing.T) {
 	qkv, _ := attnInputs(1, s, false)
 	att := make([]float32, s.B*s.NH*s.T*s.T)
 	out := make([]float32, s.B*s.T*s.NH*s.HS)
-	cases := map[string]func(){
-		"short out":  func() { AttentionForward(out[1:], att, qkv, nil, s.B, s.T, s.NH, s.NKV, s.HS, 1) },
-		"short att":  func() { AttentionForward(out, att[1:], qkv, nil, s.B, s.T, s.NH, s.NKV, s.HS, 1) },
-		"NH%NKV":     func() { AttentionForward(out, att, qkv, nil, s.B, s.T, 3, 2, s.HS, 1) },
-		"alibi len":  func() { AttentionForward(out, att, qkv, []float32{1}, s.B, s.T, s.NH, s.NKV, s.HS, 1) },
-		"short dqkv": func() { AttentionBackward(qkv[1:], out, qkv, att, nil, s.B, s.T, s.NH, s.NKV, s.HS, 1) },
-	}
-	for name, f := range cases {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", name)
-				}
-			}()
-			f()
-		}()
-	}
+	mustPanic(t, "len(out) = 23, want 24", func() { AttentionForward(out[1:], att, qkv, nil, s.B, s.T, s.NH, s.NKV, s.HS, 1) })
+	mustPanic(t, "len(att) = 17, want 18", func() { AttentionForward(out, att[1:], qkv, nil, s.B, s.T, s.NH, s.NKV, s.HS, 1) })
+	mustPanic(t, "need NH % NKV == 0", func() { AttentionForward(out, att, qkv, nil, s.B, s.T, 3, 2, s.HS, 1) })
+	mustPanic(t, "len(alibi) = 1, want NH = 2", func() { AttentionForward(out, att, qkv, []float32{1}, s.B, s.T, s.NH, s.NKV, s.HS, 1) })
+	mustPanic(t, "len(dqkv) = 47, want 48", func() { AttentionBackward(qkv[1:], out, qkv, att, nil, s.B, s.T, s.NH, s.NKV, s.HS, 1) })
 }
 
-// TestAttentionDeterministicAcrossGOMAXPROCS runs forward and backward with
-// one, two and three workers and requires identical bits.
+// TestAttentionDeterministicAcrossGOMAXPROCS requires the same bits from
+// forward and backward whatever the number of workers.
 func TestAttentionDeterministicAcrossGOMAXPROCS(t *testing.T) {
 	s := attnShape{3, 70, 4, 2, 8}
 	qkv, alibi := attnInputs(5, s, true)
 	dout := testutil.Rand32(rng.New(6), s.B*s.T*s.NH*s.HS, 1)
-	run := func(procs int) (out, att, dqkv []float32) {
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-		out = make([]float32, s.B*s.T*s.NH*s.HS)
-		att = make([]float32, s.B*s.NH*s.T*s.T)
-		dqkv = make([]float32, len(qkv))
+	sameBitsAcrossProcs(t, "attention", func() [][]float32 {
+		out := make([]float32, s.B*s.T*s.NH*s.HS)
+		att := make([]float32, s.B*s.NH*s.T*s.T)
+		dqkv := make([]float32, len(qkv))
 		AttentionForward(out, att, qkv, alibi, s.B, s.T, s.NH, s.NKV, s.HS, 0.3)
 		AttentionBackward(dqkv, dout, qkv, att, alibi, s.B, s.T, s.NH, s.NKV, s.HS, 0.3)
-		return out, att, dqkv
-	}
-	o1, a1, d1 := run(1)
-	for _, procs := range []int{2, 3} {
-		o, a, d := run(procs)
-		attnSameBits(t, fmt.Sprintf("out at GOMAXPROCS=%d", procs), o1, o)
-		attnSameBits(t, fmt.Sprintf("att at GOMAXPROCS=%d", procs), a1, a)
-		attnSameBits(t, fmt.Sprintf("dqkv at GOMAXPROCS=%d", procs), d1, d)
-	}
+		return [][]float32{out, att, dqkv}
+	})
 }
 
 func attnSameBits(t *testing.T, name string, a, b []float32) {

@@ -26,8 +26,7 @@ func EmbeddingForward(out []float32, tokens []int32, wte []float32, N, C, V int)
 // than the rows: each element is summed in row order whatever GOMAXPROCS is.
 func EmbeddingBackward(dwte []float32, dout []float32, tokens []int32, N, C, V int) {
 	checkEmbedding("EmbeddingBackward", dout, tokens, dwte, N, C, V)
-	grain := max(16, elemsPerTask/max(N, 1))
-	parallel.For(C, grain, func(c0, c1 int) {
+	parallel.For(C, columnGrain(N), func(c0, c1 int) {
 		for n, tok := range tokens {
 			row := int(tok) * C
 			addTo(dwte[row+c0:row+c1], dout[n*C+c0:n*C+c1])

@@ -15,7 +15,7 @@ func expAffineAVX2(dst, src *float32, n int, scale, shift float32) float64
 // caller finishes the rest with exp32.
 func expAffineVec(dst, src []float32, scale, shift float32) (done int, sum float64) {
 	n := len(dst) &^ 7
-	if n == 0 || !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
+	if n == 0 || !hasAVX2FMA() {
 		return 0, 0
 	}
 	return n, expAffineAVX2(&dst[0], &src[0], n, scale, shift)

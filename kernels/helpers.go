@@ -23,6 +23,11 @@ const elemsPerTask = 1 << 15
 // rowGrain is the least number of width-wide rows per parallel task.
 func rowGrain(width int) int { return max(1, elemsPerTask/max(width, 1)) }
 
+// columnGrain is the least number of columns per task when tasks split the
+// columns of a weight gradient and each walks all N rows: at least one
+// cache line of columns.
+func columnGrain(N int) int { return max(16, elemsPerTask/max(N, 1)) }
+
 // reduceColumns accumulates dst[c] += sum over rows n = 0..N-1 of a per-row
 // term, for a weight gradient of width len(dst). Tasks own disjoint column
 // ranges [c0, c1) and walk every row in order, calling
@@ -30,8 +35,7 @@ func rowGrain(width int) int { return max(1, elemsPerTask/max(width, 1)) }
 // (float64, indexed from c0). Each column is summed in the same order
 // whatever the partition, so the result is bit-identical for any GOMAXPROCS.
 func reduceColumns(dst []float32, N int, fn func(n, c0, c1 int, acc []float64)) {
-	grain := max(16, elemsPerTask/max(N, 1)) // >= one cache line of columns
-	parallel.For(len(dst), grain, func(c0, c1 int) {
+	parallel.For(len(dst), columnGrain(N), func(c0, c1 int) {
 		acc := make([]float64, c1-c0)
 		for n := 0; n < N; n++ {
 			fn(n, c0, c1, acc)
@@ -47,6 +51,14 @@ func reduceColumns(dst []float32, N int, fn func(n, c0, c1 int, acc []float64)) 
 func mustLen(kernel, name string, got, want int) {
 	if got != want {
 		panic(fmt.Sprintf("kernels.%s: len(%s) = %d, want %d", kernel, name, got, want))
+	}
+}
+
+// mustMinLen is mustLen for a slice that may be longer than it needs, such
+// as a strided view or a KV cache.
+func mustMinLen(kernel, name string, got, want int) {
+	if got < want {
+		panic(fmt.Sprintf("kernels.%s: len(%s) = %d, want at least %d", kernel, name, got, want))
 	}
 }
 

@@ -51,11 +51,11 @@ func AttentionDecode(out, q, k, v, alibi, att []float32, Tk, NH, NKV, HS, kvStri
 	if Tk <= 0 || kvStride < NKV*HS {
 		panic(fmt.Sprintf("kernels.%s: bad Tk=%d kvStride=%d for NKV*HS=%d", fn, Tk, kvStride, NKV*HS))
 	}
-	attnCheckLen(fn, "out", len(out), NH*HS)
-	attnCheckMin(fn, "q", len(q), NH*HS)
-	attnCheckMin(fn, "k", len(k), (Tk-1)*kvStride+NKV*HS)
-	attnCheckMin(fn, "v", len(v), (Tk-1)*kvStride+NKV*HS)
-	attnCheckMin(fn, "att", len(att), NH*Tk)
+	mustLen(fn, "out", len(out), NH*HS)
+	mustMinLen(fn, "q", len(q), NH*HS)
+	mustMinLen(fn, "k", len(k), (Tk-1)*kvStride+NKV*HS)
+	mustMinLen(fn, "v", len(v), (Tk-1)*kvStride+NKV*HS)
+	mustMinLen(fn, "att", len(att), NH*Tk)
 	group := NH / NKV
 	parallel.For(NH, max(1, matvecMinMACs/(2*Tk*HS)), func(lo, hi int) {
 		for h := lo; h < hi; h++ {

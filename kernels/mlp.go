@@ -58,19 +58,29 @@ const (
 // geluBlock is how many elements GELU handles per tanhRow call.
 const geluBlock = 256
 
+// geluBlocks calls fn(b0, b1) on the blocks [b0, b1) of geluBlock elements
+// (the last one shorter) that tile [0, n), spread over goroutines. Blocks
+// sit on a fixed grid, not at the workers' bounds: tanhRow sends a block's
+// multiple-of-8 prefix to SIMD and its tail to exp32, which may differ in
+// the last bit, so an element's path must not depend on GOMAXPROCS.
+func geluBlocks(n int, fn func(b0, b1 int)) {
+	parallel.For((n+geluBlock-1)/geluBlock, elemsPerTask/4/geluBlock, func(lo, hi int) {
+		for blk := lo; blk < hi; blk++ {
+			fn(blk*geluBlock, min((blk+1)*geluBlock, n))
+		}
+	})
+}
+
 // GELUForward sets out = GELU(inp) elementwise over n values.
 func GELUForward(out, inp []float32, n int) {
 	mustLen("GELUForward", "out", len(out), n)
 	mustLen("GELUForward", "inp", len(inp), n)
-	parallel.For(n, elemsPerTask/4, func(lo, hi int) {
+	geluBlocks(n, func(b0, b1 int) {
 		var t [geluBlock]float32
-		for b0 := lo; b0 < hi; b0 += geluBlock {
-			b1 := min(b0+geluBlock, hi)
-			x, y := inp[b0:b1], out[b0:b1]
-			geluTanh(t[:len(x)], x)
-			for i, v := range x {
-				y[i] = 0.5 * v * (1 + t[i])
-			}
+		x, y := inp[b0:b1], out[b0:b1]
+		geluTanh(t[:len(x)], x)
+		for i, v := range x {
+			y[i] = 0.5 * v * (1 + t[i])
 		}
 	})
 }
@@ -81,16 +91,13 @@ func GELUBackward(dinp, dout, inp []float32, n int) {
 	mustLen("GELUBackward", "dinp", len(dinp), n)
 	mustLen("GELUBackward", "dout", len(dout), n)
 	mustLen("GELUBackward", "inp", len(inp), n)
-	parallel.For(n, elemsPerTask/4, func(lo, hi int) {
+	geluBlocks(n, func(b0, b1 int) {
 		var t [geluBlock]float32
-		for b0 := lo; b0 < hi; b0 += geluBlock {
-			b1 := min(b0+geluBlock, hi)
-			x, dy, dx := inp[b0:b1], dout[b0:b1], dinp[b0:b1]
-			geluTanh(t[:len(x)], x)
-			for i, v := range x {
-				grad := 0.5*(1+t[i]) + 0.5*v*(1-t[i]*t[i])*geluScale*(1+3*geluCubic*v*v)
-				dx[i] += dy[i] * grad
-			}
+		x, dy, dx := inp[b0:b1], dout[b0:b1], dinp[b0:b1]
+		geluTanh(t[:len(x)], x)
+		for i, v := range x {
+			grad := 0.5*(1+t[i]) + 0.5*v*(1-t[i]*t[i])*geluScale*(1+3*geluCubic*v*v)
+			dx[i] += dy[i] * grad
 		}
 	})
 }

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/lsalign/lsalign/internal/rng"
@@ -73,6 +74,26 @@ func TestMLPDeterministic(t *testing.T) {
 		out, dinp := make([]float32, N*H), make([]float32, N*H)
 		GELUForward(out, inp[:N*H], N*H)
 		GELUBackward(dinp, dout, inp[:N*H], N*H)
+		return [][]float32{out, dinp}
+	})
+}
+
+// TestGELUDeterministicAtChunkEdges fills the input with one value whose
+// GELU differs in the last bit between the SIMD exp and exp32 (found by
+// search on an AVX2+FMA machine; elsewhere both paths are exp32 and the test
+// passes trivially). An element must take the same path whatever the split:
+// with n = 20003 two workers cut at 10001, which is no multiple of 8.
+func TestGELUDeterministicAtChunkEdges(t *testing.T) {
+	const n = 20003
+	inp := make([]float32, n)
+	for i := range inp {
+		inp[i] = math.Float32frombits(0x3f437148) // 0.7634473
+	}
+	dout := testutil.Rand32(rng.New(8), n, 1)
+	sameBitsAcrossProcs(t, "GELU", func() [][]float32 {
+		out, dinp := make([]float32, n), make([]float32, n)
+		GELUForward(out, inp, n)
+		GELUBackward(dinp, dout, inp, n)
 		return [][]float32{out, dinp}
 	})
 }

@@ -147,23 +147,11 @@ func TestRopeLayoutsArePermutations(t *testing.T) {
 func TestRopePanicsOnBadArgs(t *testing.T) {
 	x := make([]float32, 16)
 	cos := make([]float32, 4)
-	cases := map[string]func(){
-		"odd HS":     func() { RopeForward(x, cos, cos, 1, 1, 16, 0, 1, 3, RopeAdjacent) },
-		"short x":    func() { RopeForward(x[:15], cos, cos, 1, 1, 16, 0, 2, 8, RopeAdjacent) },
-		"short cos":  func() { RopeForward(x, cos[:3], cos, 1, 1, 16, 0, 1, 8, RopeAdjacent) },
-		"stride":     func() { RopeForward(x, cos, cos, 1, 1, 8, 4, 1, 8, RopeAdjacent) },
-		"bad layout": func() { RopeBackward(x, cos, cos, 1, 1, 16, 0, 1, 8, RopeLayout(7)) },
-	}
-	for name, f := range cases {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", name)
-				}
-			}()
-			f()
-		}()
-	}
+	mustPanic(t, "HS=3 (HS must be even)", func() { RopeForward(x, cos, cos, 1, 1, 16, 0, 1, 3, RopeAdjacent) })
+	mustPanic(t, "len(x) = 15, want at least 16", func() { RopeForward(x[:15], cos, cos, 1, 1, 16, 0, 2, 8, RopeAdjacent) })
+	mustPanic(t, "len(cos) = 3", func() { RopeForward(x, cos[:3], cos, 1, 1, 16, 0, 1, 8, RopeAdjacent) })
+	mustPanic(t, "rowStride=8 col0=4", func() { RopeForward(x, cos, cos, 1, 1, 8, 4, 1, 8, RopeAdjacent) })
+	mustPanic(t, "unknown layout RopeLayout(7)", func() { RopeBackward(x, cos, cos, 1, 1, 16, 0, 1, 8, RopeLayout(7)) })
 }
 
 // BenchmarkRope rotates the q and k heads of the packed qkv at the training

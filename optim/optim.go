@@ -18,8 +18,10 @@ type Range struct{ Off, Len int }
 // step for step.
 type AdamW struct {
 	Beta1, Beta2, Eps, WeightDecay float64
-	// Decay lists the spans that receive weight decay; nil means all
-	// parameters (PyTorch's default when given model.parameters()).
+	// Decay lists the spans that receive weight decay, ordered by offset,
+	// disjoint and within the parameters (Update panics otherwise); nil
+	// means all parameters (PyTorch's default when given
+	// model.parameters()) and an empty list none.
 	Decay []Range
 
 	// State, saved in checkpoints.
@@ -62,7 +64,9 @@ func (o *AdamW) Update(params, grads []float32, lr float64) {
 		parallel.For(len(params), 4096, func(lo, hi int) { update(lo, hi, decayAll) })
 		return
 	}
-	// Mark decayed spans, then update every element once with its factor.
+	checkDecay(o.Decay, len(params))
+	// Each chunk walks the spans in order, updating every element once with
+	// its factor.
 	parallel.For(len(params), 4096, func(lo, hi int) {
 		pos := lo
 		for _, r := range o.Decay {
@@ -80,6 +84,19 @@ func (o *AdamW) Update(params, grads []float32, lr float64) {
 			update(pos, hi, 1)
 		}
 	})
+}
+
+// checkDecay panics unless spans are ordered, disjoint and within n
+// parameters: Update walks them in order, so an unordered list would step
+// some parameters twice and an out-of-range one would be silently clipped.
+func checkDecay(spans []Range, n int) {
+	end := 0
+	for i, r := range spans {
+		if r.Off < end || r.Len < 0 || r.Off+r.Len > n {
+			panic(fmt.Sprintf("optim: AdamW.Decay[%d] = %+v: spans must be ordered by offset, disjoint and within %d parameters", i, r, n))
+		}
+		end = r.Off + r.Len
+	}
 }
 
 // SGD is stochastic gradient descent with optional momentum and decoupled

@@ -1,8 +1,10 @@
 package optim
 
 import (
+	"fmt"
 	"math"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -56,6 +58,28 @@ func TestAdamWDecayRanges(t *testing.T) {
 		if p[i] != want[i] {
 			t.Fatalf("after decay %v, want %v", p, want)
 		}
+	}
+}
+
+func TestAdamWDecayRangesMustBeOrdered(t *testing.T) {
+	for _, decay := range [][]Range{
+		{{5, 1}, {1, 2}}, // out of order: elements 1 and 2 would be stepped twice
+		{{1, 3}, {2, 2}}, // overlapping
+		{{4, 3}},         // past the end
+		{{-1, 2}},
+		{{2, -1}},
+	} {
+		p := []float32{1, 1, 1, 1, 1, 1}
+		o := NewAdamW(len(p), 0.5)
+		o.Decay = decay
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "optim: AdamW.Decay") {
+					t.Errorf("Decay %v: panic %v, want one naming AdamW.Decay", decay, r)
+				}
+			}()
+			o.Update(p, make([]float32, len(p)), 0.1)
+		}()
 	}
 }
 

@@ -36,10 +36,6 @@ func FromState(s State) *RNG { return &RNG{State: s} }
 // Snapshot returns the current state.
 func (r *RNG) Snapshot() State { return r.State }
 
-// Split derives an independent generator (for a worker or a sub-task)
-// without disturbing the reproducibility of r beyond one draw.
-func (r *RNG) Split() *RNG { return New(r.Uint64()) }
-
 // Uint64 returns the next 64 random bits.
 func (r *RNG) Uint64() uint64 {
 	s := &r.S

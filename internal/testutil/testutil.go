@@ -4,7 +4,6 @@
 package testutil
 
 import (
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -28,15 +27,6 @@ func To64(x []float32) []float64 {
 	y := make([]float64, len(x))
 	for i, v := range x {
 		y[i] = float64(v)
-	}
-	return y
-}
-
-// To32 narrows a float64 slice.
-func To32(x []float64) []float32 {
-	y := make([]float32, len(x))
-	for i, v := range x {
-		y[i] = float32(v)
 	}
 	return y
 }
@@ -163,7 +153,7 @@ func SharedDir(t testing.TB, rel string) string {
 	root := filepath.Join(filepath.Dir(file), "..", "..") // module root
 	p := filepath.Join(root, "..", "shared", rel)
 	if _, err := os.Stat(p); err != nil {
-		t.Skip(fmt.Sprintf("skipping: %s not found (the ../shared fixtures are absent)", filepath.Join("../shared", rel)))
+		t.Skipf("skipping: %s not found (the ../shared fixtures are absent)", filepath.Join("../shared", rel))
 	}
 	return p
 }

@@ -70,8 +70,5 @@ func OpenBLAS() (SgemmFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-		checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-		lib.sgemm(threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	}, nil
+	return lib.sgemm, nil
 }

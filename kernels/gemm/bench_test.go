@@ -51,20 +51,13 @@ func (s benchShape) bench(b *testing.B, f SgemmFunc) {
 	b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
-func nativeFunc() SgemmFunc {
-	kern := selectedBackend().native
-	return func(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-		sgemm(kern, threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	}
-}
-
 // BenchmarkSgemm measures the native kernels and, when it loads, OpenBLAS
 // at the engine's shapes (m×k×n). All native runs come first: after a
 // multi-threaded call OpenBLAS's idle threads spin for a while and would
 // steal the cores from the native runs that follow.
 func BenchmarkSgemm(b *testing.B) {
 	for _, s := range benchShapes {
-		b.Run("native/"+s.String(), func(b *testing.B) { s.bench(b, nativeFunc()) })
+		b.Run("native/"+s.String(), func(b *testing.B) { s.bench(b, nativeSgemm()) })
 	}
 	blas, blasErr := OpenBLAS()
 	for _, s := range benchShapes {
@@ -89,7 +82,7 @@ func BenchmarkSgemmVsOpenBLAS(b *testing.B) {
 	const m, k, n = 2048, 256, 1024
 	r := rng.New(6)
 	x, y, c := randomFloats(r, m*k), randomFloats(r, k*n), make([]float32, m*n)
-	fs := [2]SgemmFunc{nativeFunc(), blas}
+	fs := [2]SgemmFunc{nativeSgemm(), blas}
 	var total, best [2]time.Duration
 	for b.Loop() {
 		for i, f := range fs {

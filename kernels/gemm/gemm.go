@@ -30,8 +30,9 @@ import (
 // read.
 //
 // It uses up to GOMAXPROCS goroutines and gives bit-identical results for any
-// thread count. Slices too short for the dimensions and strides are a
-// programmer error and panic.
+// thread count (the native kernels; OpenBLAS, when LSALIGN_BLAS selects it,
+// makes no such promise). Slices too short for the dimensions and strides
+// are a programmer error and panic.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	SgemmThreads(0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
@@ -41,7 +42,6 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 func SgemmThreads(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	be := selectedBackend()
 	if be.blas != nil {
-		checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 		be.blas.sgemm(threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}

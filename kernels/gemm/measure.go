@@ -26,9 +26,7 @@ func Measure(m, k, n, threads int, useOpenBLAS bool, dur time.Duration) (gflops 
 	if dur <= 0 {
 		return 0, errors.New("gemm: Measure needs a positive duration")
 	}
-	f := SgemmFunc(func(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-		sgemm(selectedBackend().native, threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	})
+	f := nativeSgemm()
 	if useOpenBLAS {
 		if f, err = OpenBLAS(); err != nil {
 			return 0, err
@@ -54,6 +52,15 @@ func Measure(m, k, n, threads int, useOpenBLAS bool, dur time.Duration) (gflops 
 	}
 	slices.Sort(rates)
 	return rates[measureReps/2], nil
+}
+
+// nativeSgemm is SgemmThreads on the package's own best kernel, whatever
+// backend LSALIGN_BLAS selects.
+func nativeSgemm() SgemmFunc {
+	kern := selectedBackend().native
+	return func(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		sgemm(kern, threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
 }
 
 func randomFloats(r *rng.RNG, n int) []float32 {

@@ -60,9 +60,10 @@ func loadOpenBLAS() (*openBLAS, error) {
 	return nil, fmt.Errorf("cannot load OpenBLAS: %w", errors.Join(errs...))
 }
 
-// sgemm calls cblas_sgemm on checked arguments with the same conventions as
-// SgemmThreads.
+// sgemm checks the arguments and calls cblas_sgemm, with the same
+// conventions as SgemmThreads.
 func (lib *openBLAS) sgemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
 	}
