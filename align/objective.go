@@ -9,7 +9,8 @@ import (
 )
 
 // Regularizer configures the misalignment term of the training objective.
-// The zero value of each field means the METHOD.md default.
+// The zero value of Divergence and Positions means the METHOD.md default;
+// Alpha 0 leaves the term out.
 type Regularizer struct {
 	Alpha      float64            // weight of L_misalign (0.1 in the paper)
 	Divergence kernels.Divergence // SCE (default), symmetric KL or Jensen-Shannon
@@ -21,24 +22,6 @@ type Regularizer struct {
 	TrainOnA bool
 	// StopGrad stops the misalignment gradient on one side: "", "a" or "b".
 	StopGrad string
-}
-
-// Validate reports contradictory settings before any work starts.
-func (r Regularizer) Validate() error {
-	if r.Alpha < 0 {
-		return fmt.Errorf("alpha must be >= 0, got %g", r.Alpha)
-	}
-	switch r.Positions {
-	case "", "overlap", "last":
-	default:
-		return fmt.Errorf("positions must be overlap or last, got %q", r.Positions)
-	}
-	switch r.StopGrad {
-	case "", "a", "b":
-	default:
-		return fmt.Errorf("stop-grad must be empty, a or b, got %q", r.StopGrad)
-	}
-	return nil
 }
 
 // PairWindows lays out the two windows of each sequence for one batched

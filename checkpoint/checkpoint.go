@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -235,7 +234,8 @@ func LoadModel(dir string) (*model.Model, error) {
 }
 
 // FillParams copies the tensors of an open safetensors file into m's
-// parameters, requiring an exact match of names, shapes and dtype F32.
+// parameters, requiring an exact match of names, shapes and dtype F32, and
+// finite values.
 func FillParams(m *model.Model, f *safetensors.File, path string) error {
 	layout := m.Params.Layout
 	seen := map[string]bool{}
@@ -254,11 +254,6 @@ func FillParams(m *model.Model, f *safetensors.File, path string) error {
 		if err != nil {
 			return err
 		}
-		for i, x := range v {
-			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-				return fmt.Errorf("%s: tensor %q: element %d is %v", path, t.Name, i, x)
-			}
-		}
 		copy(m.Params.Data[info.Off:info.Off+info.Size], v)
 		seen[t.Name] = true
 	}
@@ -266,6 +261,9 @@ func FillParams(m *model.Model, f *safetensors.File, path string) error {
 		if !seen[info.Name] {
 			return fmt.Errorf("%s: tensor %q: missing", path, info.Name)
 		}
+	}
+	if err := m.Params.CheckFinite(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package checkpoint_test
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,12 +25,7 @@ func steps(t *testing.T, st *train.Stepper, r *rng.RNG, corpus []int32, n int) [
 	const B, T = 2, 16
 	var losses []float64
 	for range n {
-		s := data.RandomWindows(corpus, B, T+1, r)
-		inp, tgt := make([]int32, B*T), make([]int32, B*T)
-		for b := range B {
-			copy(inp[b*T:(b+1)*T], s[b*(T+1):])
-			copy(tgt[b*T:(b+1)*T], s[b*(T+1)+1:])
-		}
+		inp, tgt := data.SplitShift(data.RandomWindows(corpus, B, T+1, r), B, T)
 		l, err := st.StepCE(inp, tgt, B, T, 1e-2)
 		if err != nil {
 			t.Fatal(err)
@@ -128,9 +124,9 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 		{"NaN weight", func(d string) {
 			bad, _ := model.New(cfg)
 			copy(bad.Params.Data, m.Params.Data)
-			bad.Params.View("blk.1.ffn_up.weight")[3] = float32(nan())
+			bad.Params.View("blk.1.ffn_up.weight")[3] = float32(math.NaN())
 			checkpoint.WriteModel(d, bad)
-		}, "blk.1.ffn_up.weight"},
+		}, checkpoint.WeightsFile + ": tensor blk.1.ffn_up.weight: element 3 is NaN"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,8 +154,6 @@ func withConfig(edit func(*model.Config)) func(dir string) {
 		os.WriteFile(filepath.Join(dir, checkpoint.ConfigFile), b, 0o644)
 	}
 }
-
-func nan() float64 { var z float64; return z / z }
 
 func copyDir(t *testing.T, src, dst string) {
 	t.Helper()

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -222,21 +223,25 @@ func TestPasskeyProbe(t *testing.T) {
 		if !strings.HasSuffix(p.Prompt, PasskeyQuestion) || !strings.Contains(p.Prompt, PasskeyStatement+p.Answer+". ") {
 			t.Fatalf("probe %q lacks the key or the question", p.Prompt)
 		}
-		if at := strings.Index(p.Prompt, PasskeyStatement); abs(float64(at)/float64(len(p.Prompt))-depth*0.83) > 0.15 {
+		if at := strings.Index(p.Prompt, PasskeyStatement); math.Abs(float64(at)/float64(len(p.Prompt))-depth*0.83) > 0.15 {
 			t.Fatalf("depth %g: key at byte %d of %d", depth, at, len(p.Prompt))
 		}
 	}
 	if _, err := NewPasskey(r, 20, 0.5); err == nil {
 		t.Fatal("a 20-byte probe was accepted")
 	}
+	// The shortest probe is the key sentence and the question, no filler:
+	// "the pass key is #" 17 + 5 digits + ". " 2 + "so the pass key is #" 20 + 5 digits.
+	if PasskeyMinBytes != 17+5+2+20+5 {
+		t.Fatalf("PasskeyMinBytes = %d, want 49", PasskeyMinBytes)
+	}
+	if p, err := NewPasskey(r, PasskeyMinBytes, 0.5); err != nil || p.Prompt != PasskeyStatement+p.Answer+". "+PasskeyQuestion {
+		t.Fatalf("a probe of PasskeyMinBytes: %q, %v", p.Prompt, err)
+	}
+	if _, err := NewPasskey(r, PasskeyMinBytes-1, 0.5); err == nil {
+		t.Fatal("a probe one byte below PasskeyMinBytes was accepted")
+	}
 	if _, err := NewPasskey(r, 200, 1.5); err == nil {
 		t.Fatal("depth 1.5 was accepted")
 	}
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }

@@ -31,16 +31,13 @@ func Markov(vocab, n int, seed uint64) []int32 {
 	return out
 }
 
-// RandomWindows copies B windows of the given length, each starting at a
-// uniformly drawn offset of corpus, into one [B, length] slice.
+// RandomWindows is Windows over corpus as a Stream, for callers whose
+// corpus fits every window by construction: it panics when corpus is
+// shorter than length.
 func RandomWindows(corpus []int32, B, length int, r *rng.RNG) []int32 {
-	if len(corpus) < length {
-		panic("data: corpus shorter than the window")
-	}
-	out := make([]int32, B*length)
-	for b := range B {
-		s := r.Intn(len(corpus) - length + 1)
-		copy(out[b*length:(b+1)*length], corpus[s:s+length])
+	out, err := Windows(Stream(corpus), B, length, r)
+	if err != nil {
+		panic(err.Error())
 	}
 	return out
 }

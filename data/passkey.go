@@ -31,7 +31,7 @@ func NewPasskey(r *rng.RNG, n int, depth float64) (Passkey, error) {
 	key := PasskeyStatement + answer + ". "
 	budget := n - len(key) - len(PasskeyQuestion) - len(answer)
 	if budget < 0 {
-		return Passkey{}, fmt.Errorf("passkey: %d bytes cannot hold a probe (need at least %d)", n, n-budget)
+		return Passkey{}, fmt.Errorf("passkey: %d bytes cannot hold a probe (need at least %d)", n, PasskeyMinBytes)
 	}
 	if !(depth >= 0 && depth <= 1) {
 		return Passkey{}, fmt.Errorf("passkey: depth %g outside [0, 1]", depth)

@@ -26,6 +26,22 @@ func Windows(src Source, B, n int, r *rng.RNG) ([]int32, error) {
 	return out, nil
 }
 
+// SplitShift turns B sequences of T+1 tokens ([B, T+1], as Windows draws
+// them) into inputs and next-token targets, each [B, T]. It panics when
+// len(seqs) is not B*(T+1).
+func SplitShift(seqs []int32, B, T int) (inp, tgt []int32) {
+	if B < 0 || T < 0 || len(seqs) != B*(T+1) {
+		panic(fmt.Sprintf("data: SplitShift got %d tokens for %d sequences of %d", len(seqs), B, T+1))
+	}
+	inp, tgt = make([]int32, B*T), make([]int32, B*T)
+	for b := range B {
+		s := seqs[b*(T+1) : (b+1)*(T+1)]
+		copy(inp[b*T:], s[:T])
+		copy(tgt[b*T:], s[1:])
+	}
+	return inp, tgt
+}
+
 // Stream is a Source over one token sequence (documents joined, each
 // starting with BOS): a window starts at a uniformly drawn offset.
 type Stream []int32

@@ -157,7 +157,7 @@ func (c Config) Validate() error {
 		if c.RopeLayout != "adjacent" && c.RopeLayout != "halves" {
 			bad("rope_layout", "unknown %q (want adjacent or halves)", c.RopeLayout)
 		}
-		if err := c.RopeScaling.Validate(); err != nil {
+		if err := c.checkRopeScaling(c.RopeScaling); err != nil {
 			bad("rope_scaling", "%v", err)
 		}
 	case PosNoPE, PosALiBi, PosLearned, PosSinusoidal:
@@ -172,6 +172,19 @@ func (c Config) Validate() error {
 	}
 	if len(errs) > 0 {
 		return errors.New("invalid model config: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// checkRopeScaling reports a scaling that kernels.RopeTable cannot build
+// for this config: beyond RopeScaling.Validate, a RoPE model with head
+// size 2 cannot take NTK scaling, whose exponent d/(d-2) diverges there.
+func (c Config) checkRopeScaling(s kernels.RopeScaling) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if (s.Type == "ntk" || s.Type == "dynamic-ntk") && c.Pos == PosRoPE && c.Heads > 0 && c.Dim == 2*c.Heads {
+		return fmt.Errorf("rope scaling %q needs a head size above 2, got 2", s.Type)
 	}
 	return nil
 }

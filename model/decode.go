@@ -24,9 +24,8 @@ type KVCache struct {
 	att    []float32 // [NH, cap] attention scratch for one decoding step
 }
 
-// decodeScratch are the activations of one Extend call of up to rows tokens.
+// decodeScratch are the activations of one Extend call.
 type decodeScratch struct {
-	rows                                   int
 	x, xn, mean, rstd, qkv, atty, proj, fc []float32
 	fcAct, cos, sin                        []float32
 	logits                                 []float32 // [V]
@@ -89,10 +88,8 @@ func (m *Model) Extend(kv *KVCache, tokens []int32) ([]float32, error) {
 	case pos0+n > kv.cap:
 		return nil, fmt.Errorf("model: %d positions exceed the KV cache capacity %d", pos0+n, kv.cap)
 	}
-	for i, t := range tokens {
-		if t < 0 || int(t) >= c.Vocab {
-			return nil, fmt.Errorf("model: token %d at index %d is outside the vocabulary [0, %d)", t, i, c.Vocab)
-		}
+	if err := checkTokens(tokens, c.Vocab); err != nil {
+		return nil, err
 	}
 	s := kv.scratch(n)
 	C, NH, NKV, HS, H := c.Dim, c.Heads, c.KVHeads, c.HeadSize(), c.Hidden
@@ -130,11 +127,7 @@ func (m *Model) Extend(kv *KVCache, tokens []int32) ([]float32, error) {
 		kernels.ResidualForward(s.x, s.x, s.proj, n*C)
 		m.normForward(s.xn, s.mean, s.rstd, s.x, w.ffnNorm, w.ffnNormB, n)
 		linear(s.fc, s.xn, w.wfc, w.bfc, n, C, FC)
-		if c.MLP == "swiglu" {
-			kernels.SwiGLUForward(s.fcAct, s.fc, n, H)
-		} else {
-			kernels.GELUForward(s.fcAct, s.fc, n*H)
-		}
+		m.mlpActForward(s.fcAct, s.fc, n)
 		linear(s.proj, s.fcAct, w.wproj, w.bproj, n, H, C)
 		kernels.ResidualForward(s.x, s.x, s.proj, n*C)
 	}
@@ -148,30 +141,23 @@ func (m *Model) Extend(kv *KVCache, tokens []int32) ([]float32, error) {
 // scratch returns the activation buffers sized for n tokens, growing them
 // when a call brings more tokens than any before.
 func (kv *KVCache) scratch(n int) *decodeScratch {
-	s := &kv.s
-	if n <= s.rows {
-		s.cut(n, kv.m.Config)
-		return s
-	}
-	c := kv.m.Config
-	C := c.Dim
-	s.x, s.xn, s.proj = make([]float32, n*C), make([]float32, n*C), make([]float32, n*C)
-	s.mean, s.rstd = make([]float32, n), make([]float32, n)
-	s.qkv, s.atty = make([]float32, n*c.QKVDim()), make([]float32, n*c.Heads*c.HeadSize())
-	s.fc, s.fcAct = make([]float32, n*c.fcWidth()), make([]float32, n*c.Hidden)
-	s.cos, s.sin = make([]float32, n*c.HeadSize()/2), make([]float32, n*c.HeadSize()/2)
-	s.rows = n
+	s, c := &kv.s, kv.m.Config
+	C, HS := c.Dim, c.HeadSize()
+	s.x, s.xn, s.proj = fit(s.x, n*C), fit(s.xn, n*C), fit(s.proj, n*C)
+	s.mean, s.rstd = fit(s.mean, n), fit(s.rstd, n)
+	s.qkv, s.atty = fit(s.qkv, n*c.QKVDim()), fit(s.atty, n*c.Heads*HS)
+	s.fc, s.fcAct = fit(s.fc, n*c.fcWidth()), fit(s.fcAct, n*c.Hidden)
+	s.cos, s.sin = fit(s.cos, n*HS/2), fit(s.sin, n*HS/2)
 	return s
 }
 
-// cut reslices every buffer to n tokens (capacities stay).
-func (s *decodeScratch) cut(n int, c Config) {
-	C := c.Dim
-	s.x, s.xn, s.proj = s.x[:n*C], s.xn[:n*C], s.proj[:n*C]
-	s.mean, s.rstd = s.mean[:n], s.rstd[:n]
-	s.qkv, s.atty = s.qkv[:n*c.QKVDim()], s.atty[:n*c.Heads*c.HeadSize()]
-	s.fc, s.fcAct = s.fc[:n*c.fcWidth()], s.fcAct[:n*c.Hidden]
-	s.cos, s.sin = s.cos[:n*c.HeadSize()/2], s.sin[:n*c.HeadSize()/2]
+// fit returns buf resliced to n elements, or a new slice when its capacity
+// is short.
+func fit(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
 }
 
 // linear is MatmulForward, with the matrix-vector kernel for one row.

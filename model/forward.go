@@ -35,10 +35,8 @@ func (m *Model) Forward(tokens []int32, B, T int, opt ForwardOptions) error {
 	if B <= 0 || T <= 0 || len(tokens) != N {
 		return fmt.Errorf("model: %d tokens for batch %d × length %d", len(tokens), B, T)
 	}
-	for i, t := range tokens {
-		if t < 0 || int(t) >= c.Vocab {
-			return fmt.Errorf("model: token %d at index %d is outside the vocabulary [0, %d)", t, i, c.Vocab)
-		}
+	if err := checkTokens(tokens, c.Vocab); err != nil {
+		return err
 	}
 	if c.Pos == PosLearned && T > c.MaxSeq {
 		return fmt.Errorf("model: length %d exceeds the %d learned positions", T, c.MaxSeq)
@@ -87,11 +85,7 @@ func (m *Model) Forward(tokens []int32, B, T int, opt ForwardOptions) error {
 		kernels.ResidualForward(la.res2, in, a.proj, N*C)
 		m.normForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.res2, w.ffnNorm, w.ffnNormB, N)
 		kernels.MatmulForward(la.fc, la.ln2, w.wfc, w.bfc, N, C, FC)
-		if c.MLP == "swiglu" {
-			kernels.SwiGLUForward(la.fcAct, la.fc, N, H)
-		} else {
-			kernels.GELUForward(la.fcAct, la.fc, N*H)
-		}
+		m.mlpActForward(la.fcAct, la.fc, N)
 		kernels.MatmulForward(a.proj, la.fcAct, w.wproj, w.bproj, N, H, C)
 		kernels.ResidualForward(out, la.res2, a.proj, N*C)
 	}
@@ -110,6 +104,16 @@ func (m *Model) Forward(tokens []int32, B, T int, opt ForwardOptions) error {
 	wh, bh := p.View("output_scalar.weight"), p.View("output_scalar.bias")[0]
 	for b := range B {
 		a.scalars[b] = dot(head[b*C:(b+1)*C], wh) + bh
+	}
+	return nil
+}
+
+// checkTokens reports a token outside the vocabulary [0, V).
+func checkTokens(tokens []int32, V int) error {
+	for i, t := range tokens {
+		if t < 0 || int(t) >= V {
+			return fmt.Errorf("model: token %d at index %d is outside the vocabulary [0, %d)", t, i, V)
+		}
 	}
 	return nil
 }
@@ -158,6 +162,16 @@ func (m *Model) normForward(out, mean, rstd, in, w, b []float32, N int) {
 	}
 }
 
+// mlpActForward applies the MLP's activation to N rows of the first
+// projection: SwiGLU of its gate|up halves, or GELU.
+func (m *Model) mlpActForward(out, fc []float32, N int) {
+	if m.Config.MLP == "swiglu" {
+		kernels.SwiGLUForward(out, fc, N, m.Config.Hidden)
+	} else {
+		kernels.GELUForward(out, fc, N*m.Config.Hidden)
+	}
+}
+
 // ropeTable (re)computes the cos/sin tables for length T when T or the
 // scaling changed (dynamic NTK depends on T).
 func (m *Model) ropeTable(T int) {
@@ -182,7 +196,7 @@ func (m *Model) sinusoidTable(T int) []float32 {
 
 // SetRopeScaling changes the RoPE scaling used by later passes.
 func (m *Model) SetRopeScaling(s kernels.RopeScaling) error {
-	if err := s.Validate(); err != nil {
+	if err := m.Config.checkRopeScaling(s); err != nil {
 		return err
 	}
 	m.Config.RopeScaling = s

@@ -1,14 +1,15 @@
 package model_test
 
 import (
+	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/lsalign/lsalign/align"
+	"github.com/lsalign/lsalign/data"
 	"github.com/lsalign/lsalign/format/safetensors"
 	"github.com/lsalign/lsalign/model"
 	"github.com/lsalign/lsalign/optim"
@@ -57,7 +58,7 @@ func (g *golden) ints(t *testing.T, name string) []int32 {
 	}
 	out := make([]int32, len(raw)/4)
 	for i := range out {
-		out[i] = int32(uint32(raw[4*i]) | uint32(raw[4*i+1])<<8 | uint32(raw[4*i+2])<<16 | uint32(raw[4*i+3])<<24)
+		out[i] = int32(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
 	return out
 }
@@ -104,7 +105,7 @@ func TestGoldenAgainstPyTorch(t *testing.T) {
 			m := g.model(t)
 			tokens := g.ints(t, "tokens")
 			B, T, V := 2, g.cfg.MaxSeq, g.cfg.Vocab
-			inp, tgt := splitShift(tokens, B, T)
+			inp, tgt := data.SplitShift(tokens, B, T)
 			if err := m.Forward(inp, B, T, model.ForwardOptions{Train: true}); err != nil {
 				t.Fatal(err)
 			}
@@ -187,17 +188,4 @@ func TestGoldenAgainstPyTorch(t *testing.T) {
 			}
 		})
 	}
-}
-
-// splitShift turns B rows of T+1 tokens into inputs and next-token targets.
-func splitShift(tokens []int32, B, T int) (inp, tgt []int32) {
-	if len(tokens) != B*(T+1) {
-		panic(fmt.Sprintf("splitShift: %d tokens for %d×%d", len(tokens), B, T+1))
-	}
-	inp, tgt = make([]int32, B*T), make([]int32, B*T)
-	for b := range B {
-		copy(inp[b*T:], tokens[b*(T+1):b*(T+1)+T])
-		copy(tgt[b*T:], tokens[b*(T+1)+1:(b+1)*(T+1)])
-	}
-	return inp, tgt
 }

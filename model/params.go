@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/lsalign/lsalign/internal/rng"
 )
@@ -170,7 +171,7 @@ func InitParams(s *Slab, c Config, r *rng.RNG, std float64) {
 	for _, t := range s.Layout.Tensors {
 		v := s.Data[t.Off : t.Off+t.Size]
 		switch {
-		case !t.IsMatrix() && isNormWeight(t.Name):
+		case !t.IsMatrix() && strings.HasSuffix(t.Name, "norm.weight"):
 			for i := range v {
 				v[i] = 1
 			}
@@ -178,7 +179,7 @@ func InitParams(s *Slab, c Config, r *rng.RNG, std float64) {
 			clear(v)
 		default:
 			sd := std
-			if hasSuffix(t.Name, "attn_output.weight") || hasSuffix(t.Name, "ffn_down.weight") {
+			if strings.HasSuffix(t.Name, "attn_output.weight") || strings.HasSuffix(t.Name, "ffn_down.weight") {
 				sd = projStd
 			}
 			for i := range v {
@@ -187,9 +188,3 @@ func InitParams(s *Slab, c Config, r *rng.RNG, std float64) {
 		}
 	}
 }
-
-func isNormWeight(name string) bool {
-	return hasSuffix(name, "norm.weight")
-}
-
-func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }

@@ -237,7 +237,7 @@ func (r *run) takeStep() (Metrics, int64, error) {
 		if err != nil {
 			return met, 0, err
 		}
-		inp, tgt := splitShifted(seqs, B, l)
+		inp, tgt := data.SplitShift(seqs, B, l)
 		met.Loss, err = s.StepCE(inp, tgt, B, l, lr)
 		met.CE, met.GradNorm = met.Loss, s.GradNorm
 		return met, int64(B * (l + 1)), err
@@ -259,18 +259,6 @@ func (r *run) takeStep() (Metrics, int64, error) {
 	met.Loss, met.CE, met.GradNorm = loss.Total, loss.CE, s.GradNorm
 	met.Misalign = &loss.Misalign
 	return met, n, err
-}
-
-// splitShifted turns B sequences of l+1 tokens into inputs and next-token
-// targets of shape [B, l].
-func splitShifted(seqs []int32, B, l int) (inp, tgt []int32) {
-	inp, tgt = make([]int32, B*l), make([]int32, B*l)
-	for b := range B {
-		s := seqs[b*(l+1) : (b+1)*(l+1)]
-		copy(inp[b*l:], s[:l])
-		copy(tgt[b*l:], s[1:])
-	}
-	return inp, tgt
 }
 
 func (r *run) evalDue() bool {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -278,8 +279,8 @@ func TestNonFiniteLossStops(t *testing.T) {
 		if st.Step < tc.minGood {
 			t.Fatalf("lr %g: checkpoint of step %d, want a run of at least %d good steps", tc.lr, st.Step, tc.minGood)
 		}
-		if !strings.Contains(err.Error(), "step "+itoa(failed)+":") ||
-			!strings.Contains(err.Error(), "holds the weights from step "+itoa(st.Step)) ||
+		if !strings.Contains(err.Error(), "step "+strconv.Itoa(failed)+":") ||
+			!strings.Contains(err.Error(), "holds the weights from step "+strconv.Itoa(st.Step)) ||
 			!strings.Contains(err.Error(), "--resume and a lower --lr or a longer --warmup") {
 			t.Fatalf("lr %g: error %q does not name step %d, the checkpoint's step %d and the way on", tc.lr, err, failed, st.Step)
 		}
@@ -330,8 +331,6 @@ func weightsAtStep(t *testing.T, cfg Config, steps int) *model.Model {
 	cfg.Steps = steps
 	return mustRun(t, cfg, Options{}).Model
 }
-
-func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 // TestBadConfigFailsBeforeWork: contradictions are reported before any
 // file is written.
@@ -599,7 +598,7 @@ func TestSelfGenOrderPastTenThousand(t *testing.T) {
 	sampler := func(m *model.Model, tok *tokenizer.Tokenizer, count, tokens int, seed uint64) ([]string, error) {
 		texts := make([]string, count)
 		for i := range texts {
-			texts[i] = "document " + itoa(i)
+			texts[i] = "document " + strconv.Itoa(i)
 		}
 		return texts, nil
 	}

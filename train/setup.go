@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"github.com/lsalign/lsalign/internal/memlimit"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/lsalign/lsalign/data"
+	"github.com/lsalign/lsalign/internal/memlimit"
 	"github.com/lsalign/lsalign/load"
 	"github.com/lsalign/lsalign/model"
 	"github.com/lsalign/lsalign/optim"
@@ -130,13 +130,20 @@ func checkMemory(mc model.Config, cfg Config) error {
 // newOptimizer is AdamW with weight decay on the 2-D weights only.
 func newOptimizer(m *model.Model, weightDecay float64) *optim.AdamW {
 	opt := optim.NewAdamW(m.NumParams(), weightDecay)
-	opt.Decay = []optim.Range{}
-	for _, t := range m.Params.Layout.Tensors {
+	opt.Decay = decayRanges(m.Params.Layout)
+	return opt
+}
+
+// decayRanges lists the 2-D weights, the spans that get weight decay. The
+// result is never nil: AdamW reads a nil Decay as "every parameter".
+func decayRanges(l *model.Layout) []optim.Range {
+	rs := []optim.Range{}
+	for _, t := range l.Tensors {
 		if t.IsMatrix() {
-			opt.Decay = append(opt.Decay, optim.Range{Off: t.Off, Len: t.Size})
+			rs = append(rs, optim.Range{Off: t.Off, Len: t.Size})
 		}
 	}
-	return opt
+	return rs
 }
 
 // loadTokenizer finds the tokenizer of a resumed run, which the

@@ -34,12 +34,7 @@ func run20(t *testing.T, procs int) []uint64 {
 	for step := range 20 {
 		var loss float64
 		if step%2 == 0 {
-			s := data.RandomWindows(corpus, B, T+1, r)
-			inp, tgt := make([]int32, B*T), make([]int32, B*T)
-			for b := range B {
-				copy(inp[b*T:(b+1)*T], s[b*(T+1):])
-				copy(tgt[b*T:(b+1)*T], s[b*(T+1)+1:])
-			}
+			inp, tgt := data.SplitShift(data.RandomWindows(corpus, B, T+1, r), B, T)
 			loss, err = st.StepCE(inp, tgt, B, T, 3e-3)
 		} else {
 			extra := r.IntRange(1, T/2)
@@ -81,8 +76,7 @@ func TestRollback(t *testing.T) {
 	r := rng.New(2)
 	const B, T = 2, 16
 	step := func(lr float64) error {
-		s := data.RandomWindows(corpus, B, T+1, r)
-		inp, tgt := splitShifted(s, B, T)
+		inp, tgt := data.SplitShift(data.RandomWindows(corpus, B, T+1, r), B, T)
 		_, err := st.StepCE(inp, tgt, B, T, lr)
 		return err
 	}
