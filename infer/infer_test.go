@@ -112,8 +112,9 @@ func oneHot(n, i int) []float64 {
 	return v
 }
 
-// TestTopKLargeVocab checks the heap selection against sorting on a vocabulary
-// with ties: top-k 3 of many equal logits keeps the three lowest ids.
+// TestTopKLargeVocab checks the heap selection on a vocabulary with ties:
+// top-k 3 keeps the two largest logits and, of the many equal ones left,
+// the lowest id.
 func TestTopKLargeVocab(t *testing.T) {
 	logits := make([]float32, 1000)
 	logits[700], logits[900] = 5, 5

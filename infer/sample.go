@@ -7,7 +7,7 @@ package infer
 import (
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/lsalign/lsalign/internal/rng"
 	"github.com/lsalign/lsalign/kernels"
@@ -178,8 +178,16 @@ func siftDown(h []candidate, i int) {
 // better orders candidates by decreasing p, lower id first on ties.
 func better(a, b candidate) bool { return a.p > b.p || (a.p == b.p && a.id < b.id) }
 
-// sortCandidates orders by better, so the result never depends on the
-// sort algorithm.
+// sortCandidates orders by better, a total order (ids are distinct), so
+// the result never depends on the sort algorithm.
 func sortCandidates(c []candidate) {
-	sort.Slice(c, func(a, b int) bool { return better(c[a], c[b]) })
+	slices.SortFunc(c, func(a, b candidate) int {
+		switch {
+		case better(a, b):
+			return -1
+		case better(b, a):
+			return 1
+		}
+		return 0
+	})
 }

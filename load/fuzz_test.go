@@ -3,6 +3,7 @@ package load
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/lsalign/lsalign/model"
@@ -59,7 +60,8 @@ func FuzzLoadFile(f *testing.F) {
 
 // FuzzLoadConfig pairs arbitrary config.json text with valid weights, in a
 // Hugging Face and an lsalign directory: absurd sizes and wrong types must
-// be errors found before any allocation from them.
+// be errors found before any allocation from them, so whatever the config
+// says, loading allocates about what the tiny weights need.
 func FuzzLoadConfig(f *testing.F) {
 	hfWeights := seedFile(f, "hf", weightsFile, SaveOptions{Format: FormatHF})
 	lsWeights := seedFile(f, "ls", weightsFile, SaveOptions{Format: FormatLsalign})
@@ -76,7 +78,16 @@ func FuzzLoadConfig(f *testing.F) {
 			if err := os.WriteFile(filepath.Join(dir, weightsFile), weights, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			Load(dir, Options{})
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			l, err := Load(dir, Options{})
+			runtime.ReadMemStats(&after)
+			if err == nil && l.Model.NumParams() <= 0 {
+				t.Fatal("loaded a model without parameters")
+			}
+			if a, limit := after.TotalAlloc-before.TotalAlloc, uint64(8<<20+64*len(cfg)); a > limit {
+				t.Fatalf("loading allocated %d bytes (limit %d) for a %d-byte config", a, limit, len(cfg))
+			}
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/lsalign/lsalign/format/gguf"
 	"github.com/lsalign/lsalign/kernels"
@@ -80,26 +81,33 @@ func (g ggufMeta) int(key string, def int) (int, error) {
 		return 0, err
 	}
 	if u == 0 || u > maxDim {
-		return 0, &gguf.FormatError{File: g.f.Name, Field: fmt.Sprintf("metadata key %q", full), Msg: fmt.Sprintf("%d is not in [1, 2^31]", u)}
+		return 0, g.keyError(full, fmt.Sprintf("%d is not in [1, 2^31]", u))
 	}
 	return int(u), nil
 }
 
 func (g ggufMeta) float(key string, def float64) (float64, error) {
 	full := g.arch + "." + key
-	if _, ok := g.f.Value(full); !ok {
+	raw, ok := g.f.Value(full)
+	if !ok {
 		return def, nil
 	}
 	v, err := g.f.Float(full)
-	if raw, _ := g.f.Value(full); err == nil {
-		if f32, ok := raw.(float32); ok { // 1e-5, not 9.999999747378752e-06
-			v, _ = strconv.ParseFloat(strconv.FormatFloat(float64(f32), 'g', -1, 32), 64)
-		}
+	if err != nil {
+		return 0, err
 	}
-	if err == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
-		err = &gguf.FormatError{File: g.f.Name, Field: fmt.Sprintf("metadata key %q", full), Msg: fmt.Sprintf("%v is not finite", v)}
+	if f32, ok := raw.(float32); ok { // 1e-5, not 9.999999747378752e-06
+		v, _ = strconv.ParseFloat(strconv.FormatFloat(float64(f32), 'g', -1, 32), 64)
 	}
-	return v, err
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return v, g.keyError(full, fmt.Sprintf("%v is not finite", v))
+	}
+	return v, nil
+}
+
+// keyError reports a bad value under the metadata key full.
+func (g ggufMeta) keyError(full, msg string) error {
+	return &gguf.FormatError{File: g.f.Name, Field: fmt.Sprintf("metadata key %q", full), Msg: msg}
 }
 
 // vocab is the row count of token_embd.weight.
@@ -129,13 +137,11 @@ func (g ggufMeta) common(c *model.Config) error {
 	}
 	if v, ok := g.f.Value(g.arch + ".vocab_size"); ok {
 		if n, err := g.int("vocab_size", -1); err != nil || n != c.Vocab {
-			return &gguf.FormatError{File: g.f.Name, Field: fmt.Sprintf("metadata key %q", g.arch+".vocab_size"),
-				Msg: fmt.Sprintf("%v does not match token_embd.weight's %d rows", v, c.Vocab)}
+			return g.keyError(g.arch+".vocab_size", fmt.Sprintf("%v does not match token_embd.weight's %d rows", v, c.Vocab))
 		}
 	}
 	if n, _ := g.f.Uint(g.arch + ".expert_count"); n > 0 {
-		return &gguf.FormatError{File: g.f.Name, Field: fmt.Sprintf("metadata key %q", g.arch+".expert_count"),
-			Msg: "mixture-of-experts models are not supported"}
+		return g.keyError(g.arch+".expert_count", "mixture-of-experts models are not supported")
 	}
 	_, hasOutput := g.f.Tensor("output.weight")
 	c.TiedHead = !hasOutput
@@ -231,24 +237,22 @@ func ggufGPT2Specs(c model.Config) []tensorSpec {
 	C := c.Dim
 	for _, s := range canonicalSpecs(c) {
 		switch {
-		case hasSuffix(s.first, ".attn_q.weight"):
+		case strings.HasSuffix(s.first, ".attn_q.weight"):
 			p := s.first[:len(s.first)-len("attn_q.weight")]
 			specs = append(specs, tensorSpec{file: p + "attn_qkv.weight", shape: []int{c.QKVDim(), C},
 				first: p + "attn_q.weight", last: p + "attn_v.weight"})
-		case hasSuffix(s.first, ".attn_q.bias"):
+		case strings.HasSuffix(s.first, ".attn_q.bias"):
 			p := s.first[:len(s.first)-len("attn_q.bias")]
 			specs = append(specs, tensorSpec{file: p + "attn_qkv.bias", shape: []int{c.QKVDim()},
 				first: p + "attn_q.bias", last: p + "attn_v.bias"})
-		case hasSuffix(s.first, ".attn_k.weight"), hasSuffix(s.first, ".attn_v.weight"),
-			hasSuffix(s.first, ".attn_k.bias"), hasSuffix(s.first, ".attn_v.bias"):
+		case strings.HasSuffix(s.first, ".attn_k.weight"), strings.HasSuffix(s.first, ".attn_v.weight"),
+			strings.HasSuffix(s.first, ".attn_k.bias"), strings.HasSuffix(s.first, ".attn_v.bias"):
 		default:
 			specs = append(specs, s)
 		}
 	}
 	return specs
 }
-
-func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
 
 // ggufSource serves a GGUF file's tensors, dequantized to float32.
 type ggufSource struct{ f *gguf.File }

@@ -70,8 +70,9 @@ func saveGGUF(path string, m *model.Model, tok *tokenizer.Tokenizer, opt SaveOpt
 			add("rope.scaling.type", "yarn")
 			add("rope.scaling.factor", float32(sc.Factor))
 			add("rope.scaling.original_context_length", uint32(sc.OrigCtx))
-			if sc.AttnFactor != 0 {
-				add("rope.scaling.attn_factor", float32(sc.AttnFactor/(0.1*math.Log(sc.Factor)+1)))
+			if sc.AttnFactor != 0 { // llama.cpp's factor multiplies YaRN's default (see ropeScaling)
+				yarnDefault := kernels.RopeScaling{Type: "yarn", Factor: sc.Factor}.AttentionFactor()
+				add("rope.scaling.attn_factor", float32(sc.AttnFactor/yarnDefault))
 			}
 		}
 	} else {

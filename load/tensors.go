@@ -183,16 +183,17 @@ type outTensor struct {
 }
 
 // exportTensors renders the model's parameters through specs for a file
-// whose RoPE layout is fileLayout ("" keeps the model's).
+// whose RoPE layout is fileLayout ("" keeps the model's). A tensor that
+// needs no permutation or transposition aliases the parameters, so the
+// caller must only read the data (writers do), not keep it.
 func exportTensors(m *model.Model, specs []tensorSpec, fileLayout string) ([]outTensor, error) {
 	c := m.Config
 	out := make([]outTensor, 0, len(specs))
 	for _, s := range specs {
-		src, err := spanOf(m.Params, s.first, s.last)
+		data, err := spanOf(m.Params, s.first, s.last)
 		if err != nil {
 			return nil, err
 		}
-		data := slices.Clone(src)
 		if s.ropeHeads > 0 && fileLayout != "" && fileLayout != c.RopeLayout {
 			data = permuteRope(data, s.ropeHeads, c.HeadSize(), c.RopeLayout, fileLayout)
 		}

@@ -2,8 +2,6 @@ package load
 
 import (
 	"bufio"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -49,11 +47,7 @@ func LoadTokenizer(path string) (*tokenizer.Tokenizer, error) {
 		}
 		return newTokenizer(path, vocabFromHF(t))
 	}
-	n, err := countLlama2CTokens(path)
-	if err != nil {
-		return nil, err
-	}
-	pieces, scores, _, err := llama2c.OpenTokenizer(path, n)
+	pieces, scores, _, err := llama2c.OpenTokenizerAll(path)
 	if err != nil {
 		return nil, err
 	}
@@ -87,54 +81,4 @@ func startsWithJSON(path string) bool {
 		}
 		return b == '{'
 	}
-}
-
-// countLlama2CTokens walks a tokenizer.bin to count its records, which the
-// file does not store (run.c takes the count from the model). Each record
-// is checked as far as needed to find the next; ReadTokenizer then checks
-// everything.
-func countLlama2CTokens(path string) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	br := bufio.NewReaderSize(f, 1<<16)
-	var head [8]byte
-	if _, err := io.ReadFull(br, head[:4]); err != nil {
-		return 0, &llama2c.FormatError{File: path, Field: "max_token_length", Msg: "unexpected end of file"}
-	}
-	maxLen := int64(int32(binary.LittleEndian.Uint32(head[:4])))
-	if maxLen < 0 {
-		return 0, &llama2c.FormatError{File: path, Field: "max_token_length", Msg: fmt.Sprintf("%d is negative", maxLen)}
-	}
-	left := st.Size() - 4
-	n := 0
-	for left > 0 {
-		if _, err := io.ReadFull(br, head[:]); err != nil {
-			return 0, &llama2c.FormatError{File: path, Field: fmt.Sprintf("token[%d]", n), Msg: "unexpected end of file"}
-		}
-		l := int64(int32(binary.LittleEndian.Uint32(head[4:])))
-		left -= 8
-		if l < 0 || l > maxLen || l > left {
-			return 0, &llama2c.FormatError{File: path, Field: fmt.Sprintf("token[%d].len", n),
-				Msg: fmt.Sprintf("%d is outside [0, max_token_length %d] or runs past the end of the file", l, maxLen)}
-		}
-		if _, err := br.Discard(int(l)); err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return 0, fmt.Errorf("%s: token[%d]: %w", path, n, err)
-		}
-		left -= l
-		n++
-	}
-	if n == 0 {
-		return 0, &llama2c.FormatError{File: path, Field: "file size", Msg: "no tokens"}
-	}
-	return n, nil
 }

@@ -3,6 +3,7 @@ package tokenizer_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -72,7 +73,7 @@ func TestLlamaCppVectors(t *testing.T) {
 					t.Errorf("case %d %q: %v", i, text, err)
 					continue
 				}
-				if !equalIDs(got, want) {
+				if !slices.Equal(got, want) {
 					t.Errorf("case %d %q:\n got %v\nwant %v", i, text, got, want)
 					continue
 				}
@@ -81,18 +82,6 @@ func TestLlamaCppVectors(t *testing.T) {
 			t.Logf("%s: %d/%d cases", name, passed, len(cases))
 		})
 	}
-}
-
-func equalIDs(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestRealVocabRoundTrip decodes what the real vocabularies encode: the

@@ -1,10 +1,10 @@
 package gguf
 
 import (
-	"github.com/lsalign/lsalign/internal/half"
-
 	"encoding/binary"
 	"math"
+
+	"github.com/lsalign/lsalign/internal/half"
 )
 
 func canDequantize(t TensorType) bool {
@@ -50,27 +50,30 @@ func dequantize(t TensorType, raw []byte, out []float32) {
 			out[i] = float32(int32(le.Uint32(raw[4*i:])))
 		}
 	case TypeQ4_0:
-		forBlocks(raw, out, 18, 32, dequantQ4_0)
+		forBlocks(t, raw, out, dequantQ4_0)
 	case TypeQ4_1:
-		forBlocks(raw, out, 20, 32, dequantQ4_1)
+		forBlocks(t, raw, out, dequantQ4_1)
 	case TypeQ5_0:
-		forBlocks(raw, out, 22, 32, dequantQ5_0)
+		forBlocks(t, raw, out, dequantQ5_0)
 	case TypeQ5_1:
-		forBlocks(raw, out, 24, 32, dequantQ5_1)
+		forBlocks(t, raw, out, dequantQ5_1)
 	case TypeQ8_0:
-		forBlocks(raw, out, 34, 32, dequantQ8_0)
+		forBlocks(t, raw, out, dequantQ8_0)
 	case TypeQ8_1:
-		forBlocks(raw, out, 36, 32, dequantQ8_1)
+		forBlocks(t, raw, out, dequantQ8_1)
 	case TypeQ4_K:
-		forBlocks(raw, out, 144, 256, dequantQ4K)
+		forBlocks(t, raw, out, dequantQ4K)
 	case TypeQ6_K:
-		forBlocks(raw, out, 210, 256, dequantQ6K)
+		forBlocks(t, raw, out, dequantQ6K)
 	default:
 		panic("gguf: dequantize called with unsupported type " + t.String())
 	}
 }
 
-func forBlocks(raw []byte, out []float32, blockBytes, blockSize int, fn func(b []byte, y []float32)) {
+// forBlocks runs fn on each block of raw and its elements in out, with
+// the block geometry of t.
+func forBlocks(t TensorType, raw []byte, out []float32, fn func(b []byte, y []float32)) {
+	blockBytes, blockSize := int(t.BlockBytes()), int(t.BlockSize())
 	for i := 0; i*blockSize < len(out); i++ {
 		fn(raw[i*blockBytes:(i+1)*blockBytes], out[i*blockSize:(i+1)*blockSize])
 	}

@@ -10,7 +10,7 @@ import (
 // dequantOne stores one tensor of the given type and reads it back as F32.
 func dequantOne(t *testing.T, typ TensorType, n int, data []byte) []float32 {
 	t.Helper()
-	b := rawGGUF(t, nil, []rawTensor{{"q", []uint64{uint64(n)}, typ, data}})
+	b := rawGGUF(t, []rawTensor{{"q", []uint64{uint64(n)}, typ, data}})
 	got, err := readBytes(t, b).TensorF32("q")
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +190,7 @@ func TestPlainTypes(t *testing.T) {
 }
 
 func TestUnsupportedType(t *testing.T) {
-	b := rawGGUF(t, nil, []rawTensor{{"blk.0.ffn_up.weight", []uint64{256}, TypeQ2_K, make([]byte, 84)}})
+	b := rawGGUF(t, []rawTensor{{"blk.0.ffn_up.weight", []uint64{256}, TypeQ2_K, make([]byte, 84)}})
 	f := readBytes(t, b)
 	_, err := f.TensorF32("blk.0.ffn_up.weight")
 	var fe *FormatError

@@ -10,6 +10,35 @@ import (
 
 var errUnsupportedValue = errors.New("unsupported value type")
 
+// writeHeader writes a version 3 header: the counts, the metadata (values
+// already accepted by valueTypeOf) and the tensor infos, each tensor's data
+// placed at the first aligned offset after the Bytes of the one before,
+// then the padding up to the data section.
+func writeHeader(cw *countingWriter, kvs []KV, tensors []TensorInfo, alignment uint64) {
+	cw.bytes([]byte(magic))
+	cw.u32(3)
+	cw.u64(uint64(len(tensors)))
+	cw.u64(uint64(len(kvs)))
+	for _, kv := range kvs {
+		cw.str(kv.Key)
+		t, _ := valueTypeOf(kv.Value)
+		cw.u32(uint32(t))
+		writeValue(cw, kv.Value)
+	}
+	var offset uint64
+	for _, t := range tensors {
+		cw.str(t.Name)
+		cw.u32(uint32(len(t.Dims)))
+		for _, d := range t.Dims {
+			cw.u64(d)
+		}
+		cw.u32(uint32(t.Type))
+		cw.u64(offset)
+		offset = alignUp(offset+uint64(t.Bytes), alignment)
+	}
+	cw.pad(alignment)
+}
+
 // valueTypeOf maps a Go metadata value to its GGUF type, checking nested
 // arrays all the way down.
 func valueTypeOf(v any) (ValueType, error) {

@@ -1,8 +1,6 @@
 package gguf
 
 import (
-	"github.com/lsalign/lsalign/internal/half"
-
 	"bytes"
 	"errors"
 	"math"
@@ -11,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/lsalign/lsalign/internal/half"
 )
 
 // allTypesKVs has one entry of every metadata type, scalars and arrays.
@@ -185,6 +185,33 @@ func TestAccessors(t *testing.T) {
 		if !errors.As(err, &fe) || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "gguf: test.gguf: ") {
 			t.Errorf("error %v, want a *FormatError containing %q", err, c.want)
 		}
+	}
+}
+
+// TestTypeName checks the GGUF type names that errors report for every
+// value type Read produces, spelled as in the GGUF spec.
+func TestTypeName(t *testing.T) {
+	want := map[string]string{
+		"general.architecture": "string", "t.u8": "uint8", "t.i8": "int8", "t.u16": "uint16", "t.i16": "int16",
+		"t.u32": "uint32", "t.i32": "int32", "t.f32": "float32", "t.bool": "bool", "t.str": "string",
+		"t.u64": "uint64", "t.i64": "int64", "t.f64": "float64", "t.empty": "string",
+		"a.u8": "array of uint8", "a.i8": "array of int8", "a.u16": "array of uint16", "a.i16": "array of int16",
+		"a.u32": "array of uint32", "a.i32": "array of int32", "a.f32": "array of float32",
+		"a.bool": "array of bool", "a.str": "array of string", "a.u64": "array of uint64",
+		"a.i64": "array of int64", "a.f64": "array of float64", "a.empty": "array of int32",
+		"a.nested": "array of arrays",
+	}
+	kvs := allTypesKVs()
+	if len(want) != len(kvs) {
+		t.Fatalf("%d names for %d entries", len(want), len(kvs))
+	}
+	for _, kv := range kvs {
+		if got := typeName(kv.Value); got != want[kv.Key] {
+			t.Errorf("typeName(%s) = %q, want %q", kv.Key, got, want[kv.Key])
+		}
+	}
+	if got := typeName(5); got != "Go type int" {
+		t.Errorf("typeName(int) = %q", got)
 	}
 }
 

@@ -152,62 +152,18 @@ func readArray[T uint8 | int8 | uint16 | int16 | uint32 | int32 | float32 | uint
 	return out, nil
 }
 
-// typeName describes a metadata value in GGUF terms for error messages.
+// typeName describes a metadata value in GGUF terms for error messages,
+// e.g. "uint32" or "array of string".
 func typeName(v any) string {
-	switch v := v.(type) {
-	case uint8:
-		return "uint8"
-	case int8:
-		return "int8"
-	case uint16:
-		return "uint16"
-	case int16:
-		return "int16"
-	case uint32:
-		return "uint32"
-	case int32:
-		return "int32"
-	case float32:
-		return "float32"
-	case bool:
-		return "bool"
-	case string:
-		return "string"
-	case uint64:
-		return "uint64"
-	case int64:
-		return "int64"
-	case float64:
-		return "float64"
-	case []uint8:
-		return "array of uint8"
-	case []int8:
-		return "array of int8"
-	case []uint16:
-		return "array of uint16"
-	case []int16:
-		return "array of int16"
-	case []uint32:
-		return "array of uint32"
-	case []int32:
-		return "array of int32"
-	case []float32:
-		return "array of float32"
-	case []bool:
-		return "array of bool"
-	case []string:
-		return "array of string"
-	case []uint64:
-		return "array of uint64"
-	case []int64:
-		return "array of int64"
-	case []float64:
-		return "array of float64"
-	case []any:
+	if _, ok := v.([]any); ok {
 		return "array of arrays"
-	case nil:
-		return "nil"
-	default:
-		return fmt.Sprintf("Go type %T", v)
 	}
+	t, err := valueTypeOf(v)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("Go type %T", v)
+	case t == ValueArray:
+		return "array of " + elemType(v).String()
+	}
+	return t.String()
 }

@@ -1,14 +1,13 @@
 package gguf
 
 import (
-	"github.com/lsalign/lsalign/internal/half"
-
 	"bufio"
 	"fmt"
 	"io"
 	"math"
 
 	"github.com/lsalign/lsalign/internal/atomicfile"
+	"github.com/lsalign/lsalign/internal/half"
 )
 
 // WriterTensor is one tensor to write. Data holds the values in ggml order
@@ -29,29 +28,12 @@ func Write(w io.Writer, kvs []KV, tensors []WriterTensor) error {
 	if err != nil {
 		return err
 	}
+	infos := make([]TensorInfo, len(tensors))
+	for i, t := range tensors {
+		infos[i] = TensorInfo{Name: t.Name, Dims: t.Dims, Type: t.Type, Bytes: int64(len(t.Data)) * t.Type.BlockBytes()}
+	}
 	cw := &countingWriter{w: bufio.NewWriterSize(w, 1<<16)}
-	cw.bytes([]byte(magic))
-	cw.u32(3)
-	cw.u64(uint64(len(tensors)))
-	cw.u64(uint64(len(kvs)))
-	for _, kv := range kvs {
-		cw.str(kv.Key)
-		t, _ := valueTypeOf(kv.Value)
-		cw.u32(uint32(t))
-		writeValue(cw, kv.Value)
-	}
-	var offset uint64
-	for _, t := range tensors {
-		cw.str(t.Name)
-		cw.u32(uint32(len(t.Dims)))
-		for _, d := range t.Dims {
-			cw.u64(d)
-		}
-		cw.u32(uint32(t.Type))
-		cw.u64(offset)
-		offset = alignUp(offset+uint64(len(t.Data))*uint64(t.Type.BlockBytes()), alignment)
-	}
-	cw.pad(alignment)
+	writeHeader(cw, kvs, infos, alignment)
 	for _, t := range tensors {
 		writeTensorData(cw, t)
 		cw.pad(alignment)

@@ -2,6 +2,7 @@ package llama2c
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 )
 
@@ -52,6 +53,12 @@ func FuzzReadTokenizer(f *testing.F) {
 	}
 	f.Add(b, uint16(5))
 	f.Fuzz(func(t *testing.T, data []byte, vocab uint16) {
+		all, allScores, _, allErr := readTokenizer(bytes.NewReader(data), int64(len(data)), "tok.bin", allTokens)
+		if allErr != nil {
+			wantFormatError(t, allErr, "")
+		} else if p, s, _, err := readTok(data, len(all)); err != nil || !slices.Equal(p, all) || !slices.Equal(s, allScores) {
+			t.Fatalf("all %d tokens read, but not as ReadTokenizer with that size: %v", len(all), err)
+		}
 		pieces, scores, _, err := readTok(data, int(vocab))
 		if err != nil {
 			wantFormatError(t, err, "")

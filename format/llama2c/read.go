@@ -28,17 +28,26 @@ type Weights struct {
 }
 
 // Open reads a checkpoint file of either version.
-func Open(path string) (Config, Weights, error) {
+func Open(path string) (c Config, w Weights, err error) {
+	err = withFile(path, func(r io.ReaderAt, size int64) error {
+		c, w, err = Read(r, size, path)
+		return err
+	})
+	return c, w, err
+}
+
+// withFile runs read on the open file at path and its size.
+func withFile(path string, read func(r io.ReaderAt, size int64) error) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return Config{}, Weights{}, err
+		return err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return Config{}, Weights{}, err
+		return err
 	}
-	return Read(f, st.Size(), path)
+	return read(f, st.Size())
 }
 
 // Read reads a checkpoint of size bytes from r, detecting the version from

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/lsalign/lsalign/internal/testutil"
@@ -110,6 +111,10 @@ func TestTok512(t *testing.T) {
 	}
 	if got := encode(t, func(b *bytes.Buffer) error { return WriteTokenizer(b, pieces, scores) }); !bytes.Equal(got, raw) {
 		t.Fatalf("WriteTokenizer does not reproduce tok512.bin (first difference at byte %d)", firstDiff(got, raw))
+	}
+	if all, allScores, allMax, err := OpenTokenizerAll(path); err != nil || !slices.Equal(all, pieces) ||
+		!slices.Equal(allScores, scores) || allMax != maxLen {
+		t.Fatalf("OpenTokenizerAll reads %d tokens (max length %d), %v; want tok512.bin's 512", len(all), allMax, err)
 	}
 	if _, _, _, err := OpenTokenizer(path, 511); err == nil {
 		t.Fatal("reading tok512.bin with vocabSize 511 succeeded; the file holds 512 tokens")

@@ -3,8 +3,13 @@ package llama2c
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -85,6 +90,69 @@ func TestTokenizerCorrupt(t *testing.T) {
 				t.Fatalf("rejecting the file allocated %d bytes", grew)
 			}
 		})
+	}
+}
+
+// TestReadAllTokens reads a tokenizer.bin without being told its size: a
+// file cut at a record boundary is a valid shorter vocabulary, a cut
+// anywhere else or a corrupt record is an error, as with ReadTokenizer.
+func TestReadAllTokens(t *testing.T) {
+	b := tokenizerBytes(t)
+	path := filepath.Join(t.TempDir(), "tok.bin")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pieces, scores, maxLen, err := OpenTokenizerAll(path)
+	if err != nil || maxLen != 5 || !slices.Equal(pieces, tinyPieces) || !slices.Equal(scores, tinyScores) {
+		t.Fatalf("OpenTokenizerAll = %q %v %d, %v", pieces, scores, maxLen, err)
+	}
+	if _, _, _, err := OpenTokenizerAll(filepath.Join(t.TempDir(), "absent.bin")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing file: %v", err)
+	}
+	// Record boundaries by hand: 4 bytes of max_token_length, then 8 bytes
+	// and the piece per token.
+	boundary := map[int]int{}
+	off := 4
+	for i, p := range tinyPieces {
+		off += 8 + len(p)
+		boundary[off] = i + 1
+	}
+	for n := range len(b) + 1 {
+		pieces, _, _, err := readTokenizer(bytes.NewReader(b[:n]), int64(n), "tok.bin", allTokens)
+		if k, ok := boundary[n]; ok {
+			if err != nil || !slices.Equal(pieces, tinyPieces[:k]) {
+				t.Fatalf("cut after token %d (%d bytes): %q, %v", k, n, pieces, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Fatalf("cut to %d bytes: read %q", n, pieces)
+		}
+		wantFormatError(t, err, "")
+	}
+	good := tokenizerBytes(t)
+	patch := func(off int, v uint32) []byte {
+		b := append([]byte(nil), good...)
+		binary.LittleEndian.PutUint32(b[off:], v)
+		return b
+	}
+	for _, tc := range []struct {
+		name, field string
+		file        []byte
+	}{
+		{"negative max length", "max_token_length", patch(0, 0xffffffff)},
+		{"piece longer than max", "token[0].len", patch(0, 4)},
+		{"negative piece length", "token[0].len", patch(8, 0xfffffff0)},
+		{"nan score", "token[0].score", patch(4, math.Float32bits(float32(math.NaN())))},
+		{"trailing byte", "token[6]", append(append([]byte(nil), good...), 1)},
+		{"no tokens", "file size", good[:4]},
+	} {
+		_, _, _, err := readTokenizer(bytes.NewReader(tc.file), int64(len(tc.file)), "tok.bin", allTokens)
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		wantFormatError(t, err, tc.field)
 	}
 }
 

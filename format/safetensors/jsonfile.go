@@ -47,11 +47,19 @@ func jsonError(err error, file, embedded string) error {
 
 // marshalIndent encodes v as indented JSON without HTML escaping, ending
 // with a newline.
-func marshalIndent(v any) ([]byte, error) {
+func marshalIndent(v any) ([]byte, error) { return encodeJSON(v, "  ") }
+
+// marshalCompact encodes v as JSON on one line without HTML escaping.
+func marshalCompact(v any) ([]byte, error) {
+	b, err := encodeJSON(v, "")
+	return bytes.TrimSuffix(b, []byte("\n")), err
+}
+
+func encodeJSON(v any, indent string) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
+	enc.SetIndent("", indent)
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}

@@ -1,8 +1,6 @@
 package safetensors
 
 import (
-	"github.com/lsalign/lsalign/internal/half"
-
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +8,8 @@ import (
 	"math"
 	"os"
 	"strings"
+
+	"github.com/lsalign/lsalign/internal/half"
 )
 
 // MaxHeaderSize is the largest JSON header accepted, as in the reference

@@ -1,8 +1,6 @@
 package safetensors
 
 import (
-	"github.com/lsalign/lsalign/internal/half"
-
 	"bytes"
 	"encoding/binary"
 	"math"
@@ -11,6 +9,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/lsalign/lsalign/internal/half"
 	"github.com/lsalign/lsalign/internal/rng"
 	"github.com/lsalign/lsalign/internal/testutil"
 )

@@ -1,12 +1,9 @@
 package safetensors
 
 import (
-	"github.com/lsalign/lsalign/internal/half"
-
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -15,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lsalign/lsalign/internal/atomicfile"
+	"github.com/lsalign/lsalign/internal/half"
 )
 
 // WriterTensor is a tensor to write. DType is "F32" (the default when
@@ -160,9 +158,6 @@ func checkWriterTensor(t WriterTensor) (int64, error) {
 
 // quote returns s as a JSON string, without escaping <, > and &.
 func quote(s string) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.Encode(s) // a string always encodes
-	return string(bytes.TrimRight(b.Bytes(), "\n"))
+	b, _ := marshalCompact(s) // a string always encodes
+	return string(b)
 }
