@@ -96,13 +96,11 @@ func (o BabilongOptions) Builder() (Builder, error) {
 func (o BabilongOptions) haystack(facts []string, start, n int, depth float64) string {
 	lo := depth * (1 - o.Spread) * float64(n)
 	width := o.Spread * float64(n)
-	// gap[k] is the number of background sentences before fact k.
+	// gap[k] is the number of background sentences before fact k (with
+	// Spread 0 the width is 0, so every fact sits at round(lo)).
 	gap := make([]int, len(facts))
 	for k := range facts {
 		gap[k] = int(math.Round(lo + width*(float64(k)+0.5)/float64(len(facts))))
-		if o.Spread == 0 {
-			gap[k] = int(math.Round(lo))
-		}
 	}
 	parts := make([]string, 0, n+len(facts))
 	k := 0

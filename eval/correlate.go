@@ -77,35 +77,52 @@ type Correlation struct {
 }
 
 // minValidResamples is the share of bootstrap resamples that must give a
-// defined coefficient (a resample of few points can be constant) for the
+// defined statistic (a resample of few points can be constant) for the
 // interval to be reported.
 const minValidResamples = 0.5
 
 // Correlate computes f(x, y) (Pearson or Spearman) and its percentile
-// bootstrap interval: pairs are resampled with replacement `resamples`
-// times with a generator seeded by seed; resamples whose coefficient is
-// undefined are dropped, and the interval is NaN when more than half are.
+// bootstrap interval over resampled pairs (see Bootstrap).
 func Correlate(x, y []float64, f func(x, y []float64) float64, resamples int, seed uint64) Correlation {
 	c := Correlation{R: Float(f(x, y)), N: len(x), CI95: [2]Float{Float(math.NaN()), Float(math.NaN())}}
-	if len(x) != len(y) || len(x) < 3 || resamples < 1 {
+	if len(x) != len(y) {
 		return c
 	}
-	r := rng.New(seed)
 	bx, by := make([]float64, len(x)), make([]float64, len(x))
-	var rs []float64
-	for range resamples {
-		for i := range bx {
-			j := r.Intn(len(x))
+	ci := Bootstrap(len(x), resamples, seed, func(idx []int) float64 {
+		for i, j := range idx {
 			bx[i], by[i] = x[j], y[j]
 		}
-		if v := f(bx, by); !math.IsNaN(v) {
-			rs = append(rs, v)
+		return f(bx, by)
+	})
+	c.CI95 = [2]Float{Float(ci[0]), Float(ci[1])}
+	return c
+}
+
+// Bootstrap is the 95% percentile-bootstrap interval of a statistic of n
+// items: `resamples` times, n indices are drawn with replacement by a
+// generator seeded with seed and stat is computed on them (idx is reused
+// between calls). Resamples whose statistic is NaN are dropped, and the
+// interval is NaN when more than half are, or when n < 3 or resamples < 1.
+func Bootstrap(n, resamples int, seed uint64, stat func(idx []int) float64) [2]float64 {
+	nan := [2]float64{math.NaN(), math.NaN()}
+	if n < 3 || resamples < 1 {
+		return nan
+	}
+	r := rng.New(seed)
+	idx := make([]int, n)
+	var vals []float64
+	for range resamples {
+		for i := range idx {
+			idx[i] = r.Intn(n)
+		}
+		if v := stat(idx); !math.IsNaN(v) {
+			vals = append(vals, v)
 		}
 	}
-	if float64(len(rs)) < minValidResamples*float64(resamples) {
-		return c
+	if float64(len(vals)) < minValidResamples*float64(resamples) {
+		return nan
 	}
-	slices.Sort(rs)
-	c.CI95 = [2]Float{Float(align.Quantile(rs, 0.025)), Float(align.Quantile(rs, 0.975))}
-	return c
+	slices.Sort(vals)
+	return [2]float64{align.Quantile(vals, 0.025), align.Quantile(vals, 0.975)}
 }

@@ -3,9 +3,11 @@ package eval
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/lsalign/lsalign/align"
 	"github.com/lsalign/lsalign/internal/rng"
 )
 
@@ -18,7 +20,7 @@ func TestPearsonSpearmanByHand(t *testing.T) {
 	}
 	// Ranks of y with ties averaged: (1, 2.5, 4.5, 2.5, 4.5); rho = 7/sqrt(10*9)
 	// (scipy.stats.spearmanr gives 0.7378647873726218).
-	if got := Ranks(y); !equal(got, []float64{1, 2.5, 4.5, 2.5, 4.5}) {
+	if got := Ranks(y); !slices.Equal(got, []float64{1, 2.5, 4.5, 2.5, 4.5}) {
 		t.Fatalf("Ranks = %v", got)
 	}
 	if got, want := Spearman(x, y), 7/math.Sqrt(90); math.Abs(got-want) > 1e-15 {
@@ -34,16 +36,44 @@ func TestPearsonSpearmanByHand(t *testing.T) {
 	}
 }
 
-func equal(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
+// TestBootstrapMatchesAlignMeanCI: for the mean, Bootstrap draws the same
+// indices as align.BootstrapMeanCI (one generator, n draws per resample),
+// so the two independent implementations give the same interval.
+func TestBootstrapMatchesAlignMeanCI(t *testing.T) {
+	r := rng.New(7)
+	x := make([]float64, 25)
+	for i := range x {
+		x[i] = r.NormFloat64()
 	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
+	got := Bootstrap(len(x), 500, 11, func(idx []int) float64 {
+		var s float64
+		for _, j := range idx {
+			s += x[j]
+		}
+		return s / float64(len(idx))
+	})
+	want := align.BootstrapMeanCI(x, 0.95, 500, 11)
+	if math.Abs(got[0]-want[0]) > 1e-12 || math.Abs(got[1]-want[1]) > 1e-12 || !(got[0] < got[1]) {
+		t.Fatalf("Bootstrap = %v, align.BootstrapMeanCI = %v", got, want)
+	}
+	constant := func([]int) float64 { return 2 }
+	if ci := Bootstrap(3, 10, 1, constant); ci != [2]float64{2, 2} {
+		t.Fatalf("a constant statistic: %v", ci)
+	}
+	// Undefined: too few items, no resamples, more than half the resamples NaN.
+	calls := 0
+	halfNaN := func([]int) float64 {
+		if calls++; calls%3 != 0 {
+			return math.NaN()
+		}
+		return 1
+	}
+	for name, ci := range map[string][2]float64{"n 2": Bootstrap(2, 10, 1, constant), "0 resamples": Bootstrap(5, 0, 1, constant),
+		"2 of 3 NaN": Bootstrap(5, 30, 1, halfNaN)} {
+		if !math.IsNaN(ci[0]) || !math.IsNaN(ci[1]) {
+			t.Errorf("%s: interval %v, want NaN", name, ci)
 		}
 	}
-	return true
 }
 
 func TestCorrelateBootstrap(t *testing.T) {
@@ -103,7 +133,7 @@ func TestParseVariantsAndCorrelate(t *testing.T) {
 		t.Fatalf("%d rows: %+v", len(rows), rows)
 	}
 	mp := got["passkey/misalignment"]
-	if mp.Pearson.N != 3 || !equalStrings(mp.Variants, []string{"a", "b", "d"}) || mp.Spearman.R != -1 {
+	if mp.Pearson.N != 3 || !slices.Equal(mp.Variants, []string{"a", "b", "d"}) || mp.Spearman.R != -1 {
 		t.Fatalf("passkey/misalignment %+v", mp)
 	}
 	if want := Pearson([]float64{1, 2, 3, 4}, []float64{10, 20, 30, 45}); float64(got["ppl_4x/misalignment"].Pearson.R) != want {
@@ -114,4 +144,17 @@ func TestParseVariantsAndCorrelate(t *testing.T) {
 	}
 }
 
-func equalStrings(a, b []string) bool { return strings.Join(a, "\x00") == strings.Join(b, "\x00") }
+// TestVariantPredictor: a missing, NaN or unknown predictor has no value,
+// so a variant without it stays out of that predictor's correlations.
+func TestVariantPredictor(t *testing.T) {
+	mis, nan := 1.5, math.NaN()
+	v := Variant{Name: "v", Misalignment: &mis, ValLoss: &nan}
+	if x, ok := v.Predictor(PredMisalignment); !ok || x != 1.5 {
+		t.Errorf("misalignment: %v, %v", x, ok)
+	}
+	for _, name := range []string{PredTrainLoss, PredValLoss, "grad_norm"} {
+		if x, ok := v.Predictor(name); ok {
+			t.Errorf("%s: %v reported as present", name, x)
+		}
+	}
+}

@@ -89,6 +89,9 @@ func RopeVariants(m *model.Model, tok *tokenizer.Tokenizer, docs [][]int32, opt 
 	}
 	mis := o.Misalign
 	mis.LTrain = L
+	pplAt := func(n int) PPLOptions {
+		return PPLOptions{Ctx: n, Convention: o.PPLConvention, ReplaceFirst: AddsBOS(tok), BOS: tok.BOS()}
+	}
 	var out []Variant
 	for _, s := range scalings {
 		if err := m.SetRopeScaling(s); err != nil {
@@ -107,7 +110,7 @@ func RopeVariants(m *model.Model, tok *tokenizer.Tokenizer, docs [][]int32, opt 
 		}
 		v.Misalignment = &res.Mean
 		o.Log("%s: validation loss at %d", name, L)
-		val, err := Perplexity(m, pplDocs, PPLOptions{Ctx: L, Convention: o.PPLConvention, ReplaceFirst: AddsBOS(tok), BOS: tok.BOS()})
+		val, err := Perplexity(m, pplDocs, pplAt(L))
 		if err != nil {
 			return nil, fmt.Errorf("%s: validation loss: %w", name, err)
 		}
@@ -115,7 +118,7 @@ func RopeVariants(m *model.Model, tok *tokenizer.Tokenizer, docs [][]int32, opt 
 		for _, k := range o.Multiples {
 			n := k * L
 			o.Log("%s: perplexity and passkey at %d", name, n)
-			p, err := Perplexity(m, pplDocs, PPLOptions{Ctx: n, Convention: o.PPLConvention, ReplaceFirst: AddsBOS(tok), BOS: tok.BOS()})
+			p, err := Perplexity(m, pplDocs, pplAt(n))
 			if err != nil {
 				return nil, fmt.Errorf("%s: perplexity at %d: %w", name, n, err)
 			}

@@ -84,8 +84,12 @@ const (
 	PredValLoss      = "val_loss"
 )
 
-// predictor returns the value of a predictor for v.
-func predictor(v Variant, name string) (float64, bool) {
+// PredictorNames lists the predictors in report order.
+func PredictorNames() []string { return []string{PredMisalignment, PredTrainLoss, PredValLoss} }
+
+// Predictor returns v's value of the named predictor; ok is false when v
+// lacks it (or it is NaN) or the name is not one of PredictorNames.
+func (v Variant) Predictor(name string) (value float64, ok bool) {
 	var p *float64
 	switch name {
 	case PredMisalignment:
@@ -128,11 +132,11 @@ func CorrelateVariants(vs []Variant, resamples int, seed uint64) []CorrelationRo
 	sort.Strings(scores)
 	var rows []CorrelationRow
 	for si, s := range scores {
-		for pi, p := range []string{PredMisalignment, PredTrainLoss, PredValLoss} {
+		for pi, p := range PredictorNames() {
 			row := CorrelationRow{Score: s, Predictor: p}
 			var x, y []float64
 			for _, v := range vs {
-				px, okx := predictor(v, p)
+				px, okx := v.Predictor(p)
 				sy, oky := v.Scores[s]
 				if okx && oky {
 					x, y = append(x, px), append(y, sy)

@@ -3,10 +3,8 @@ package experiment
 import (
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/lsalign/lsalign/eval"
-	"github.com/lsalign/lsalign/internal/rng"
 )
 
 // ReproInconclusive is the verdict of a ReproClaim whose interval contains
@@ -199,7 +197,7 @@ func (r *ReproResult) correlationClaim() ReproClaim {
 	for i := range all {
 		all[i] = i
 	}
-	est, ci := diff(all), bootstrapStat(len(score), r.Options.Bootstrap, 5, diff)
+	est, ci := diff(all), eval.Bootstrap(len(score), r.Options.Bootstrap, 5, diff)
 	c.setInterval(est, ci)
 	c.Verdict = sideVerdict(ci, +1)
 	if len(score) < 3 || math.IsNaN(est) {
@@ -253,42 +251,6 @@ func (r *ReproResult) passiveCorrelation() string {
 
 func ciString(ci [2]eval.Float) string {
 	return fmt.Sprintf("[%.3f, %.3f]", float64(ci[0]), float64(ci[1]))
-}
-
-// bootstrapStat is the percentile 95% interval of stat over resamples of n
-// indices drawn with replacement; resamples where stat is NaN are dropped
-// (NaN interval when more than half are).
-func bootstrapStat(n, resamples int, seed uint64, stat func(idx []int) float64) [2]float64 {
-	nan := [2]float64{math.NaN(), math.NaN()}
-	if n < 3 {
-		return nan
-	}
-	r := rng.New(seed)
-	idx := make([]int, n)
-	var vals []float64
-	for range resamples {
-		for i := range idx {
-			idx[i] = r.Intn(n)
-		}
-		if v := stat(idx); !math.IsNaN(v) {
-			vals = append(vals, v)
-		}
-	}
-	if 2*len(vals) < resamples {
-		return nan
-	}
-	slices.Sort(vals)
-	return [2]float64{quantileSorted(vals, 0.025), quantileSorted(vals, 0.975)}
-}
-
-// quantileSorted is numpy's linear-interpolation quantile.
-func quantileSorted(s []float64, q float64) float64 {
-	pos := q * float64(len(s)-1)
-	i := int(pos)
-	if i >= len(s)-1 {
-		return s[len(s)-1]
-	}
-	return s[i] + (pos-float64(i))*(s[i+1]-s[i])
 }
 
 // tInterval is the mean of x and its two-sided 95% Student t interval.

@@ -201,7 +201,7 @@ func (r *ReproResult) Figures() []NamedFigure {
 
 	var mis, loss []report.ScatterPoint
 	for _, run := range r.Runs {
-		y := run.NLL[2]
+		y := run.NLL[scoreIndex]
 		mis = append(mis, report.ScatterPoint{X: run.Misalign, Y: y})
 		loss = append(loss, report.ScatterPoint{X: run.TrainLoss, Y: y})
 	}

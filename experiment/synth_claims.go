@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/lsalign/lsalign/report"
 	"github.com/lsalign/lsalign/synth"
 )
 
@@ -37,11 +38,13 @@ const (
 
 // Claims decides claims (a), (b) and (c) from the result.
 func (r *SynthResult) Claims() []SynthClaim {
-	return []SynthClaim{r.claimMean(), r.claimLength(), r.claimReparam()}
+	groups := r.Groups()
+	return []SynthClaim{r.claimMean(), r.claimLength(groups), r.claimReparam(groups)}
 }
 
-func (r *SynthResult) group(task, pe, rp string) (SynthGroup, bool) {
-	for _, g := range r.Groups() {
+// findGroup returns the group of (task, pe, rp) among groups.
+func findGroup(groups []SynthGroup, task, pe, rp string) (SynthGroup, bool) {
+	for _, g := range groups {
 		if g.Task == task && g.PE == pe && g.Reparam == rp {
 			return g, true
 		}
@@ -81,7 +84,7 @@ func (r *SynthResult) claimMean() SynthClaim {
 	return c
 }
 
-func (r *SynthResult) claimLength() SynthClaim {
+func (r *SynthResult) claimLength(groups []SynthGroup) SynthClaim {
 	o := r.Options
 	in, beyond := o.lengthWindows()
 	c := SynthClaim{ID: "b",
@@ -101,7 +104,7 @@ func (r *SynthResult) claimLength() SynthClaim {
 		"ratio", fmt.Sprintf(">= %dx", lengthClaimFactor)}}
 	all := true
 	for _, pe := range o.PEs {
-		g, ok := r.group("length", pe, synth.Identity)
+		g, ok := findGroup(groups, "length", pe, synth.Identity)
 		if !ok {
 			continue
 		}
@@ -109,7 +112,7 @@ func (r *SynthResult) claimLength() SynthClaim {
 		ratio := b / a
 		pass := ratio >= lengthClaimFactor
 		all = all && pass
-		c.Table = append(c.Table, []string{pe, synthNum(a), synthNum(b), fmt.Sprintf("%.3gx", ratio), synthMark(pass)})
+		c.Table = append(c.Table, []string{pe, report.Num(a), report.Num(b), fmt.Sprintf("%.3gx", ratio), synthMark(pass)})
 		c.Evidence = append(c.Evidence, fmt.Sprintf("%s: %.3g inside, %.3g beyond, ratio %.3gx", pe, a, b, ratio))
 	}
 	if len(c.Table) == 1 {
@@ -144,7 +147,7 @@ func (o SynthOptions) SaturationMSE() float64 {
 	return s / float64(beyond.Max-beyond.Min+1)
 }
 
-func (r *SynthResult) claimReparam() SynthClaim {
+func (r *SynthResult) claimReparam(groups []SynthGroup) SynthClaim {
 	o := r.Options
 	_, beyond := o.lengthWindows()
 	c := SynthClaim{ID: "c",
@@ -168,7 +171,7 @@ func (r *SynthResult) claimReparam() SynthClaim {
 	}
 	var pes []string
 	for _, pe := range o.PEs {
-		if _, ok := r.group("length", pe, synth.Identity); ok {
+		if _, ok := findGroup(groups, "length", pe, synth.Identity); ok {
 			pes = append(pes, pe)
 		}
 	}
@@ -177,7 +180,7 @@ func (r *SynthResult) claimReparam() SynthClaim {
 		return c
 	}
 	beyondOf := func(pe, rp string) float64 {
-		g, _ := r.group("length", pe, rp)
+		g, _ := findGroup(groups, "length", pe, rp)
 		return mean(g.Beyond)
 	}
 	pooled := func(rp string) float64 {
@@ -201,7 +204,7 @@ func (r *SynthResult) claimReparam() SynthClaim {
 	perPEAll, lowerPairs := true, 0
 	for _, pe := range pes {
 		id := beyondOf(pe, synth.Identity)
-		row := []string{pe, synthNum(id)}
+		row := []string{pe, report.Num(id)}
 		for _, rp := range tested {
 			v := beyondOf(pe, rp)
 			lower := v < id
@@ -209,7 +212,7 @@ func (r *SynthResult) claimReparam() SynthClaim {
 				lowerPairs++
 			}
 			perPEAll = perPEAll && lower
-			row = append(row, synthNum(v)+" "+synthMark(lower))
+			row = append(row, report.Num(v)+" "+synthMark(lower))
 		}
 		c.Table = append(c.Table, row)
 	}
@@ -265,12 +268,4 @@ func synthArgmax(xs []float64) int {
 		}
 	}
 	return best
-}
-
-// synthNum is a compact number for claim tables: 3 significant digits.
-func synthNum(x float64) string {
-	if x != 0 && (math.Abs(x) < 1e-3 || math.Abs(x) >= 1e5) {
-		return fmt.Sprintf("%.2e", x)
-	}
-	return fmt.Sprintf("%.3g", x)
 }

@@ -31,11 +31,7 @@ func RunSynth(ctx context.Context, o SynthOptions, progress SynthProgress) (*Syn
 	}
 	t0 := time.Now()
 	combos := o.Combos()
-	workers := o.Workers
-	if workers == 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = min(workers, len(combos))
+	workers := o.workerCount(len(combos))
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -94,6 +90,16 @@ feed:
 	}
 	return &SynthResult{Options: o, Rows: slices.Concat(rows...), Training: training,
 		Seconds: time.Since(t0).Seconds()}, nil
+}
+
+// workerCount is how many of n combinations train at once: Workers, or
+// GOMAXPROCS when it is 0, and never more than n.
+func (o SynthOptions) workerCount(n int) int {
+	w := o.Workers
+	if w == 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	return min(w, n)
 }
 
 // runSynthCombo trains one combination and evaluates it.

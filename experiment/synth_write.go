@@ -46,15 +46,11 @@ const (
 // Config describes the study for config.json.
 func (r *SynthResult) Config() SynthConfig {
 	o := r.Options
-	workers := o.Workers
-	if workers == 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
 	c := SynthConfig{
 		Study: "synth", Options: o, Model: o.modelConfig(model.PosNoPE, 2).Defaults(), InitStd: 0.02,
 		Loss: "mean squared error on f(target), batch mean", Evaluation: DefEvaluation,
 		Definitions:  map[string]string{"mse": DefMSE, "mse_fspace": DefMSEFSpace},
-		Combinations: len(r.Training), Workers: min(workers, len(r.Training)), GOMAXPROCS: runtime.GOMAXPROCS(0),
+		Combinations: len(r.Training), Workers: o.workerCount(len(r.Training)), GOMAXPROCS: runtime.GOMAXPROCS(0),
 		GoVersion: runtime.Version(), Seconds: r.Seconds,
 	}
 	c.GitCommit, c.GitModified = buildinfo.Commit()

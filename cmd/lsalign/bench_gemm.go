@@ -57,16 +57,16 @@ libopenblas.so.0), interleaved in the same process, and reports the ratio.`,
 }
 
 func runBenchGemm(w io.Writer, o benchGemmOpts) error {
-	if o.m < 1 || o.k < 1 || o.n < 1 || o.threads < 0 || !(o.seconds > 0) {
-		return usagef("--m, --k, --n must be positive, --threads >= 0, --seconds > 0")
-	}
 	for _, c := range []struct {
-		flag string
-		v    int
-	}{{"--m", o.m}, {"--k", o.k}, {"--n", o.n}, {"--threads", o.threads}} {
-		if err := checkCount(c.flag, c.v, 0); err != nil {
+		flag  string
+		v, lo int
+	}{{"--m", o.m, 1}, {"--k", o.k, 1}, {"--n", o.n, 1}, {"--threads", o.threads, 0}} {
+		if err := checkCount(c.flag, c.v, c.lo); err != nil {
 			return err
 		}
+	}
+	if !(o.seconds > 0) {
+		return usagef("--seconds must be positive, got %v", o.seconds)
 	}
 	if err := memlimit.Check(gemmMemory(o.m, o.k, o.n), fmt.Sprintf("a %dx%dx%d GEMM", o.m, o.k, o.n)); err != nil {
 		return err

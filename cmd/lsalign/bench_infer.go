@@ -101,14 +101,11 @@ func runBenchInfer(w io.Writer, o benchInferOpts) error {
 	if (o.model == "") == (o.random == "") {
 		return usagef("give exactly one of --model FILE and --random SHAPE")
 	}
-	if o.promptLen < 1 || o.steps < 1 || o.repeat < 1 || o.threads < 0 {
-		return usagef("--prompt-len, --steps and --repeat must be positive, --threads >= 0")
-	}
 	for _, c := range []struct {
-		flag string
-		v    int
-	}{{"--prompt-len", o.promptLen}, {"--steps", o.steps}, {"--repeat", o.repeat}, {"--threads", o.threads}} {
-		if err := checkCount(c.flag, c.v, 0); err != nil {
+		flag  string
+		v, lo int
+	}{{"--prompt-len", o.promptLen, 1}, {"--steps", o.steps, 1}, {"--repeat", o.repeat, 1}, {"--threads", o.threads, 0}} {
+		if err := checkCount(c.flag, c.v, c.lo); err != nil {
 			return err
 		}
 	}

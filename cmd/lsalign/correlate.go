@@ -221,11 +221,11 @@ func correlateMarkdown(vs []eval.Variant, rows []eval.CorrelationRow, resamples 
 	for _, v := range vs {
 		row := []string{v.Name}
 		for _, p := range preds {
-			row = append(row, optional(predictorValue(v, p)))
+			row = append(row, optional(v.Predictor(p)))
 		}
 		for _, s := range scores {
 			x, ok := v.Scores[s]
-			row = append(row, optional(&x, ok))
+			row = append(row, optional(x, ok))
 		}
 		vt.AddRow(row...)
 	}
@@ -261,24 +261,12 @@ func correlateMarkdown(vs []eval.Variant, rows []eval.CorrelationRow, resamples 
 	return b.String()
 }
 
-func optional(x *float64, ok bool) string {
-	if !ok || x == nil {
+// optional formats a table cell: the value, or "-" when there is none.
+func optional(x float64, ok bool) string {
+	if !ok {
 		return "-"
 	}
-	return report.Num(*x)
-}
-
-func predictorValue(v eval.Variant, p string) (*float64, bool) {
-	var x *float64
-	switch p {
-	case eval.PredMisalignment:
-		x = v.Misalignment
-	case eval.PredTrainLoss:
-		x = v.TrainLoss
-	case eval.PredValLoss:
-		x = v.ValLoss
-	}
-	return x, x != nil
+	return report.Num(x)
 }
 
 // scoreAndPredictorNames lists the scores and predictors that rows use, in order.
@@ -291,7 +279,7 @@ func scoreAndPredictorNames(rows []eval.CorrelationRow) (scores, preds []string)
 		}
 		seenP[r.Predictor] = true
 	}
-	for _, p := range []string{eval.PredMisalignment, eval.PredTrainLoss, eval.PredValLoss} {
+	for _, p := range eval.PredictorNames() {
 		if seenP[p] {
 			preds = append(preds, p)
 		}
@@ -316,10 +304,10 @@ func scatterFigure(vs []eval.Variant, rows []eval.CorrelationRow) report.Figure 
 			sc := report.Scatter{XLabel: predictorTitle(p), YLabel: s, Fit: true, LogY: strings.HasPrefix(s, "ppl"),
 				Title: fmt.Sprintf("%s: r = %s, ρ = %s", s, coef(r.Pearson.R), coef(r.Spearman.R))}
 			for _, v := range vs {
-				x, okx := predictorValue(v, p)
+				x, okx := v.Predictor(p)
 				y, oky := v.Scores[s]
 				if okx && oky {
-					sc.Points = append(sc.Points, report.ScatterPoint{X: *x, Y: y, Label: v.Name})
+					sc.Points = append(sc.Points, report.ScatterPoint{X: x, Y: y, Label: v.Name})
 				}
 			}
 			fig.Panels = append(fig.Panels, sc)

@@ -198,11 +198,17 @@ func ropeName(s kernels.RopeScaling) string {
 	return fmt.Sprintf("%s x%g", s.Type, s.Factor)
 }
 
+// isTerminal reports whether w is a terminal: progress bars go there, and
+// logs and pipes get plain lines or nothing.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 // newProgress returns a progress callback drawing a bar on w when w is a
 // terminal, and nil (no progress) otherwise, so logs and pipes stay clean.
 func newProgress(w io.Writer, desc string) func(done, total int) {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !isTerminal(w) {
 		return nil
 	}
 	var bar *progressbar.ProgressBar

@@ -24,7 +24,6 @@ type gridFlags struct {
 	model, tokenizer string
 	lengths          []string
 	depths           []float64
-	trials           int
 	seed             uint64
 	maxNew           int
 	png              string
@@ -99,7 +98,7 @@ func (g gridFlags) setup(stderr io.Writer, cmd string, trials int) (*load.Loaded
 	return l, opt, nil
 }
 
-// finishGrid writes the heat map and prints the accuracy table or JSON.
+// finish writes the heat map and prints the accuracy table or JSON.
 func (g gridFlags) finish(stdout io.Writer, task string, l *load.Loaded, res eval.GridResult) error {
 	out := gridOutput{Task: task, Model: g.model, RopeScaling: l.Model.Config.RopeScaling, GridResult: res, ByTask: byTask(res)}
 	values := make([][]float64, len(res.Lengths))

@@ -14,7 +14,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/lsalign/lsalign/experiment"
 )
@@ -105,14 +104,6 @@ Files written to --out:
 	return cmd
 }
 
-// reproJSON is the --json summary line.
-type reproJSON struct {
-	Out     string            `json:"out"`
-	Seconds float64           `json:"seconds"`
-	Claims  map[string]string `json:"claims"`
-	Files   []string          `json:"files"`
-}
-
 func runRepro(ctx context.Context, stdout, stderr io.Writer, f reproFlags, o experiment.ReproOptions) error {
 	if err := os.MkdirAll(f.out, 0o755); err != nil {
 		return err
@@ -139,7 +130,7 @@ func runRepro(ctx context.Context, stdout, stderr io.Writer, f reproFlags, o exp
 	fmt.Fprintf(stdout, "# done in %s; wrote %s to %s\n", time.Duration(res.Seconds*float64(time.Second)).Round(time.Second),
 		strings.Join(files, ", "), f.out)
 	if f.json {
-		return json.NewEncoder(stdout).Encode(reproJSON{Out: f.out, Seconds: res.Seconds, Claims: claims, Files: files})
+		return json.NewEncoder(stdout).Encode(studySummary{Out: f.out, Seconds: res.Seconds, Claims: claims, Files: files})
 	}
 	return nil
 }
@@ -148,7 +139,7 @@ func runRepro(ctx context.Context, stdout, stderr io.Writer, f reproFlags, o exp
 // per finished stage.
 func reproProgress(stderr io.Writer) experiment.ReproProgress {
 	t0 := time.Now()
-	if fl, ok := stderr.(*os.File); ok && term.IsTerminal(int(fl.Fd())) {
+	if isTerminal(stderr) {
 		var bar *progressbar.ProgressBar
 		return func(done, total int, stage string) {
 			if bar == nil {

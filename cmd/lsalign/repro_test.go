@@ -18,7 +18,7 @@ func TestReproEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	out := runOK(t, "repro", "--tiny", "--out", dir, "--json")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	var sum reproJSON
+	var sum studySummary
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
 		t.Fatalf("--json line %q: %v", lines[len(lines)-1], err)
 	}

@@ -66,6 +66,8 @@ func TestModelCommandsExitStatus(t *testing.T) {
 		{[]string{"bench", "--config", "huge"}, 2},
 		{[]string{"bench", "--loss", "mse"}, 2},
 		{[]string{"bench", "gemm", "--m", "0"}, 2},
+		{[]string{"bench", "gemm", "--seconds", "0"}, 2},
+		{[]string{"bench", "infer", "--threads", "-1", "--random", "stories15M"}, 2},
 		{[]string{"no-such-command"}, 2},
 		{[]string{"bench", "--no-such-flag"}, 2},
 	} {

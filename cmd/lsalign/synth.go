@@ -13,7 +13,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/lsalign/lsalign/experiment"
 	"github.com/lsalign/lsalign/synth"
@@ -210,8 +209,9 @@ func synthDefaultsLine(o experiment.SynthOptions) string {
 		experiment.SeedRange(o.Seeds))
 }
 
-// synthJSON is the --json summary line.
-type synthJSON struct {
+// studySummary is the --json summary line of synth and repro: claim ID ->
+// verdict, and the files written to out.
+type studySummary struct {
 	Out     string            `json:"out"`
 	Seconds float64           `json:"seconds"`
 	Claims  map[string]string `json:"claims"`
@@ -245,7 +245,7 @@ func runSynth(ctx context.Context, stdout, stderr io.Writer, out string, asJSON 
 	fmt.Fprintf(stdout, "# %d combinations in %s; wrote %s to %s\n", len(combos),
 		time.Duration(res.Seconds*float64(time.Second)).Round(time.Second), strings.Join(files, ", "), out)
 	if asJSON {
-		return json.NewEncoder(stdout).Encode(synthJSON{Out: out, Seconds: res.Seconds, Claims: claims, Files: files})
+		return json.NewEncoder(stdout).Encode(studySummary{Out: out, Seconds: res.Seconds, Claims: claims, Files: files})
 	}
 	return nil
 }
@@ -253,7 +253,7 @@ func runSynth(ctx context.Context, stdout, stderr io.Writer, out string, asJSON 
 // newSynthProgress shows a progress bar with an ETA when stderr is a
 // terminal, and otherwise one line per finished combination.
 func newSynthProgress(stderr io.Writer, total int) experiment.SynthProgress {
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if isTerminal(stderr) {
 		bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr),
 			progressbar.OptionSetDescription("training"), progressbar.OptionShowCount(),
 			progressbar.OptionSetPredictTime(true), progressbar.OptionSetElapsedTime(true),

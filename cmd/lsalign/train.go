@@ -15,7 +15,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/lsalign/lsalign/experiment"
 	"github.com/lsalign/lsalign/infer"
@@ -239,46 +238,18 @@ func (f *trainFlags) resolve(cmd *cobra.Command) (train.Config, error) {
 	return cfg, nil
 }
 
-// trainRopeScaling reads the --rope-* flags as ropeFlags.apply does, with
-// its checks and messages (TestTrainRopeFlagsAsOtherCommands keeps the two
-// together), but before any model is loaded: the original context is left
-// to the run (the model's), and --rope-orig-ctx alone has no model type to
-// fall back on. Without any flag it returns def.
+// trainRopeScaling reads the --rope-* flags as ropeFlags.apply does (the
+// same resolve), but before any model is loaded: the original context is
+// left to the run (the model's), and --rope-orig-ctx alone has no model
+// type to fall back on. "none" is the zero scaling. Without any flag it
+// returns def.
 func trainRopeScaling(r ropeFlags, def kernels.RopeScaling) (kernels.RopeScaling, error) {
-	changed := func(name string) bool { return r.fs != nil && r.fs.Changed(name) }
-	if !changed("rope-scaling") && !changed("rope-factor") && !changed("rope-base") && !changed("rope-orig-ctx") {
+	if !r.given() {
 		return def, nil
 	}
-	typ := r.scaling
-	if typ == "" { // as ropeFlags.apply decides, without a model to take the type from
-		switch {
-		case changed("rope-base"):
-			typ = "abf"
-		case changed("rope-factor"):
-			return def, usagef("--rope-factor needs --rope-scaling (linear, ntk, dynamic-ntk or yarn)")
-		default:
-			return def, usagef("--rope-orig-ctx needs --rope-scaling (linear, ntk, dynamic-ntk or yarn)")
-		}
-	}
-	if changed("rope-base") && typ != "abf" {
-		return def, usagef("--rope-base goes with --rope-scaling abf (or alone); --rope-scaling %s keeps the model's base", typ)
-	}
-	s := kernels.RopeScaling{Type: typ, OrigCtx: r.origCtx}
-	switch typ {
-	case "none":
-		return kernels.RopeScaling{}, nil
-	case "linear", "ntk", "dynamic-ntk", "yarn":
-		if !changed("rope-factor") {
-			return s, usagef("--rope-scaling %s needs --rope-factor", typ)
-		}
-		s.Factor = r.factor
-	case "abf":
-		if !changed("rope-base") {
-			return s, usagef("--rope-scaling abf needs --rope-base (the raised base)")
-		}
-		s.NewBase = r.base
-	default:
-		return s, usagef("--rope-scaling %q: want none, linear, ntk, dynamic-ntk, yarn or abf", typ)
+	s, err := r.resolve("", 0)
+	if err != nil || s.Type == "none" {
+		return kernels.RopeScaling{}, err
 	}
 	return s, nil
 }
@@ -340,7 +311,7 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, cfg train.Config, f
 // trainProgress draws a progress bar with loss, tokens/s and ETA when
 // stderr is a terminal, and otherwise prints a line every tenth of the run.
 func trainProgress(stderr io.Writer) func(train.Progress) {
-	if fl, ok := stderr.(*os.File); ok && term.IsTerminal(int(fl.Fd())) {
+	if isTerminal(stderr) {
 		var bar *progressbar.ProgressBar
 		return func(p train.Progress) {
 			if bar == nil {

@@ -290,6 +290,7 @@ func TestTrainRopeFlagsAsOtherCommands(t *testing.T) {
 		{"--rope-scaling", "yarn", "--rope-factor", "4", "--rope-orig-ctx", "8"},
 		{"--rope-base", "50000"},
 		{"--rope-scaling", "abf", "--rope-base", "1e6"},
+		{"--rope-scaling", "abf", "--rope-base", "1e6", "--rope-orig-ctx", "8"}, // ABF has no original context
 		{"--rope-scaling", "yarn", "--rope-factor", "2", "--rope-base", "50000"},
 		{"--rope-scaling", "none", "--rope-base", "50000"},
 	} {
