@@ -144,7 +144,6 @@ func runBench(w io.Writer, o benchOpts) error {
 		o.config, o.loss, m.NumParams(), gemm.Backend(), runtime.GOMAXPROCS(0))
 	var times []float64
 	var losses []float64
-	inp, tgt := make([]int32, B*T), make([]int32, B*T) // the ce batch, refilled each step
 	for step := 0; step < o.warmup+o.steps; step++ {
 		if step == o.warmup && o.profile != "" {
 			stop, err := startCPUProfile(o.profile)
@@ -156,11 +155,7 @@ func runBench(w io.Writer, o benchOpts) error {
 		t0 := time.Now()
 		var loss float64
 		if o.loss == "ce" {
-			s := data.RandomWindows(corpus, B, T+1, r)
-			for b := range B {
-				copy(inp[b*T:(b+1)*T], s[b*(T+1):])
-				copy(tgt[b*T:(b+1)*T], s[b*(T+1)+1:])
-			}
+			inp, tgt := data.SplitShift(data.RandomWindows(corpus, B, T+1, r), B, T)
 			loss, err = st.StepCE(inp, tgt, B, T, bc.LR)
 		} else {
 			extra := r.IntRange(1, T/2)

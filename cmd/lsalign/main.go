@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/lsalign/lsalign/kernels/gemm"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -55,6 +57,17 @@ llama2.c, GGUF and safetensors models, reproduces the paper's synthetic studies,
 measures Long-Short Misalignment, and trains with the misalignment regularizer.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// A GEMM backend asked for through LSALIGN_BLAS that cannot be used
+		// falls back to the native kernels; say so rather than let a
+		// comparison silently measure the wrong thing.
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			if os.Getenv(gemm.BackendEnv) == "" {
+				return
+			}
+			if err := gemm.BackendError(); err != nil {
+				fmt.Fprintln(cmd.ErrOrStderr(), "lsalign: warning:", err)
+			}
+		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}

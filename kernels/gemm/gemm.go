@@ -19,8 +19,9 @@ package gemm
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
+
+	"github.com/lsalign/lsalign/internal/parallel"
 )
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C in row-major layout, where
@@ -118,7 +119,7 @@ const packCost = 16
 // packing work (each worker packs its own rows of A and columns of B).
 func partition(kern *kernel, threads, m, n, k int) (pm, pn int) {
 	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
+		threads = parallel.Workers()
 	}
 	macs := float64(m) * float64(n) * float64(k)
 	threads = min(threads, max(1, int(macs/minMACsPerWorker)))

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/ebitengine/purego"
+
+	"github.com/lsalign/lsalign/internal/parallel"
 )
 
 // CBLAS enum values.
@@ -85,7 +87,7 @@ func (lib *openBLAS) useThreads(threads int) {
 		return
 	}
 	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
+		threads = parallel.Workers()
 	}
 	lib.mu.Lock()
 	defer lib.mu.Unlock()
