@@ -11,6 +11,7 @@ import (
 	"github.com/lsalign/lsalign/model"
 	"github.com/lsalign/lsalign/optim"
 	"github.com/lsalign/lsalign/synth"
+	"github.com/lsalign/lsalign/train"
 )
 
 // SynthTraining describes how one combination went.
@@ -78,22 +79,11 @@ func newSynthTrainer(o SynthOptions, c SynthCombo) (*synthTrainer, error) {
 	}
 	m.EnsureGrads()
 	adam := optim.NewAdamW(m.NumParams(), o.WeightDecay)
-	adam.Decay = synthDecayRanges(m.Params.Layout)
+	adam.Decay = train.DecayRanges(m.Params.Layout)
 	return &synthTrainer{
 		opt: o, task: task, rp: rp, model: m, adam: adam,
 		sched: optim.Schedule{MaxLR: o.LR, MinLR: o.MinLR, Warmup: o.Warmup, Total: o.Steps},
 	}, nil
-}
-
-// synthDecayRanges lists the 2-D weights, the tensors that get weight decay.
-func synthDecayRanges(l *model.Layout) []optim.Range {
-	var rs []optim.Range
-	for _, t := range l.Tensors {
-		if t.IsMatrix() {
-			rs = append(rs, optim.Range{Off: t.Off, Len: t.Size})
-		}
-	}
-	return rs
 }
 
 // train runs every step and returns the mean f-space training MSE of the

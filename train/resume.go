@@ -137,7 +137,7 @@ func (r *run) restore(cfg Config, dir string, given func(key string) bool) (*mod
 	if cfg.Steps < st.Step {
 		return nil, nil, nil, cfg, configErrorf("resume: steps %d is below the checkpoint's step %d", cfg.Steps, st.Step)
 	}
-	adam.Decay = decayRanges(m.Params.Layout) // the checkpoint keeps the moments, not which spans decay
+	adam.Decay = DecayRanges(m.Params.Layout) // the checkpoint keeps the moments, not which spans decay
 	tok, err := loadTokenizer(cfg)
 	if err != nil {
 		return nil, nil, nil, cfg, err

@@ -130,13 +130,13 @@ func checkMemory(mc model.Config, cfg Config) error {
 // newOptimizer is AdamW with weight decay on the 2-D weights only.
 func newOptimizer(m *model.Model, weightDecay float64) *optim.AdamW {
 	opt := optim.NewAdamW(m.NumParams(), weightDecay)
-	opt.Decay = decayRanges(m.Params.Layout)
+	opt.Decay = DecayRanges(m.Params.Layout)
 	return opt
 }
 
-// decayRanges lists the 2-D weights, the spans that get weight decay. The
+// DecayRanges lists the 2-D weights, the spans that get weight decay. The
 // result is never nil: AdamW reads a nil Decay as "every parameter".
-func decayRanges(l *model.Layout) []optim.Range {
+func DecayRanges(l *model.Layout) []optim.Range {
 	rs := []optim.Range{}
 	for _, t := range l.Tensors {
 		if t.IsMatrix() {
