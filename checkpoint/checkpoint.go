@@ -25,8 +25,8 @@ import (
 
 // File names inside a checkpoint directory.
 const (
-	WeightsFile   = "model.safetensors"
-	ConfigFile    = "config.json"
+	WeightsFile   = model.WeightsFile // the model directory (model.WriteDir)
+	ConfigFile    = model.ConfigFile
 	OptimizerFile = "optimizer.safetensors"
 	StateFile     = "state.json"
 )
@@ -82,7 +82,7 @@ func save(dir string, m *model.Model, opt *optim.AdamW, st State, stop func(stag
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
 	}
-	if err := WriteModel(tmp, m); err != nil {
+	if err := m.WriteDir(tmp); err != nil {
 		return err
 	}
 	if opt != nil {
@@ -148,24 +148,6 @@ func recoverOld(dir string) (bool, error) {
 	return true, syncDir(filepath.Dir(dir))
 }
 
-// WriteModel writes model.safetensors and config.json into dir (each file
-// atomically). The weights use the canonical tensor names.
-func WriteModel(dir string, m *model.Model) error {
-	var ts []safetensors.WriterTensor
-	for _, t := range m.Params.Layout.Tensors {
-		shape := make([]int64, len(t.Shape))
-		for i, d := range t.Shape {
-			shape[i] = int64(d)
-		}
-		ts = append(ts, safetensors.WriterTensor{Name: t.Name, Shape: shape, DType: "F32",
-			Data: m.Params.Data[t.Off : t.Off+t.Size]})
-	}
-	if err := safetensors.WriteFile(filepath.Join(dir, WeightsFile), ts, map[string]string{"format": "pt"}); err != nil {
-		return err
-	}
-	return atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), m.Config)
-}
-
 // Exists reports whether dir (or the previous copy a killed Save left)
 // holds a checkpoint.
 func Exists(dir string) bool {
@@ -194,7 +176,7 @@ func Load(dir string) (*model.Model, *optim.AdamW, State, error) {
 	if err != nil {
 		return nil, nil, st, err
 	}
-	m, err := LoadModel(d)
+	m, err := model.ReadDir(d)
 	if err != nil {
 		return nil, nil, st, err
 	}
@@ -206,66 +188,6 @@ func Load(dir string) (*model.Model, *optim.AdamW, State, error) {
 		return nil, nil, st, err
 	}
 	return m, opt, st, nil
-}
-
-// LoadModel reads config.json and model.safetensors from dir, checking that
-// the file holds exactly the tensors the config needs, with the right
-// shapes, as F32, and finite.
-func LoadModel(dir string) (*model.Model, error) {
-	cfgPath := filepath.Join(dir, ConfigFile)
-	var cfg model.Config
-	if err := readJSON(cfgPath, &cfg); err != nil {
-		return nil, err
-	}
-	m, err := model.New(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cfgPath, err)
-	}
-	path := filepath.Join(dir, WeightsFile)
-	f, err := safetensors.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if err := FillParams(m, f, path); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// FillParams copies the tensors of an open safetensors file into m's
-// parameters, requiring an exact match of names, shapes and dtype F32, and
-// finite values.
-func FillParams(m *model.Model, f *safetensors.File, path string) error {
-	layout := m.Params.Layout
-	seen := map[string]bool{}
-	for _, t := range f.Tensors {
-		info, ok := layout.Lookup(t.Name)
-		if !ok {
-			return fmt.Errorf("%s: tensor %q: not part of this model's config", path, t.Name)
-		}
-		if t.DType != "F32" {
-			return fmt.Errorf("%s: tensor %q: dtype %s, want F32", path, t.Name, t.DType)
-		}
-		if !sameShape(t.Shape, info.Shape) {
-			return fmt.Errorf("%s: tensor %q: shape %v, want %v", path, t.Name, t.Shape, info.Shape)
-		}
-		v, err := f.Float32(t.Name)
-		if err != nil {
-			return err
-		}
-		copy(m.Params.Data[info.Off:info.Off+info.Size], v)
-		seen[t.Name] = true
-	}
-	for _, info := range layout.Tensors {
-		if !seen[info.Name] {
-			return fmt.Errorf("%s: tensor %q: missing", path, info.Name)
-		}
-	}
-	if err := m.Params.CheckFinite(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }
 
 func loadOptimizer(path string, n int) (*optim.AdamW, error) {
@@ -283,7 +205,7 @@ func loadOptimizer(path string, n int) (*optim.AdamW, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: tensor %q: missing", path, name)
 		}
-		if t.DType != "F32" || !sameShape(t.Shape, []int{n}) {
+		if t.DType != "F32" || !(len(t.Shape) == 1 && t.Shape[0] == int64(n)) {
 			return nil, fmt.Errorf("%s: tensor %q: %s %v, want F32 [%d]", path, name, t.DType, t.Shape, n)
 		}
 		v, err := f.Float32(name)
@@ -311,18 +233,6 @@ func loadOptimizer(path string, n int) (*optim.AdamW, error) {
 		return nil, perr
 	}
 	return opt, nil
-}
-
-func sameShape(a []int64, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != int64(b[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 func ftoa(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }

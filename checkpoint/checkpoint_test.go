@@ -125,7 +125,7 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 			bad, _ := model.New(cfg)
 			copy(bad.Params.Data, m.Params.Data)
 			bad.Params.View("blk.1.ffn_up.weight")[3] = float32(math.NaN())
-			checkpoint.WriteModel(d, bad)
+			bad.WriteDir(d)
 		}, checkpoint.WeightsFile + ": tensor blk.1.ffn_up.weight: element 3 is NaN"},
 	}
 	for _, tc := range cases {

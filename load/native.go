@@ -2,38 +2,22 @@ package load
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/lsalign/lsalign/format/gguf"
 	"github.com/lsalign/lsalign/format/safetensors"
-	"github.com/lsalign/lsalign/internal/atomicfile"
 	"github.com/lsalign/lsalign/model"
 	"github.com/lsalign/lsalign/tokenizer"
 )
 
-// loadLsalign reads an lsalign checkpoint directory: config.json is a
-// model.Config and model.safetensors holds the canonical tensors (the
-// layout checkpoint.WriteModel writes).
+// loadLsalign reads an lsalign model directory (model.ReadDir: config.json
+// and F32 canonical tensors), as training checkpoints and exports hold it.
 func loadLsalign(dir string) (*Loaded, error) {
-	cfgPath := filepath.Join(dir, configFile)
-	var cfg model.Config
-	if err := readJSON(cfgPath, &cfg); err != nil {
-		return nil, err
-	}
-	if err := cfg.Defaults().Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", cfgPath, err)
-	}
-	src, err := openSafetensors(dir)
+	m, err := model.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer src.close()
-	m, dtype, err := buildModel(src.label, src, cfg, canonicalSpecs, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &Loaded{Model: m, Meta: Meta{Architecture: m.Config.Family, DType: dtype}}, nil
+	return &Loaded{Model: m, Meta: Meta{Architecture: m.Config.Family, DType: "F32"}}, nil
 }
 
 // saveLsalign writes an lsalign checkpoint directory, F32 like the
@@ -43,17 +27,7 @@ func saveLsalign(dir string, m *model.Model, tok *tokenizer.Tokenizer, opt SaveO
 	if opt.DType != "" && opt.DType != "F32" {
 		return fmt.Errorf("%s: lsalign checkpoints are F32 only, not %s", dir, opt.DType)
 	}
-	ts, err := exportTensors(m, canonicalSpecs(m.Config), "")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if err := writeSafetensors(filepath.Join(dir, weightsFile), ts, "F32"); err != nil {
-		return err
-	}
-	if err := atomicfile.WriteJSON(filepath.Join(dir, configFile), m.Config); err != nil {
+	if err := m.WriteDir(dir); err != nil {
 		return err
 	}
 	if tok == nil {
