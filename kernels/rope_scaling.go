@@ -146,15 +146,24 @@ func (s RopeScaling) yarnBlend(inv []float64, d, base float64) {
 // rounded to float32. T is also the current length dynamic-ntk scales for.
 // It panics like InvFreq and on short slices.
 func RopeTable(cos, sin []float32, T, HS int, base float64, s RopeScaling) {
-	if T < 0 || len(cos) < T*(HS/2) || len(sin) < T*(HS/2) {
-		panic(fmt.Sprintf("kernels.RopeTable: len(cos) = %d, len(sin) = %d, want at least T*HS/2 = %d", len(cos), len(sin), T*(HS/2)))
+	RopeTableRange(cos, sin, 0, T, HS, base, s)
+}
+
+// RopeTableRange is RopeTable for positions pos0..pos0+n-1 only (row t of
+// cos and sin is position pos0+t), as KV-cache decoding needs; dynamic-ntk
+// scales for the length pos0+n. Rows equal RopeTable's for the same
+// positions and length.
+func RopeTableRange(cos, sin []float32, pos0, n, HS int, base float64, s RopeScaling) {
+	if pos0 < 0 || n < 0 || len(cos) < n*(HS/2) || len(sin) < n*(HS/2) {
+		panic(fmt.Sprintf("kernels.RopeTableRange: pos0 %d, n %d, len(cos) = %d, len(sin) = %d, want at least n*HS/2 = %d",
+			pos0, n, len(cos), len(sin), n*(HS/2)))
 	}
-	inv := s.InvFreq(HS, base, T)
+	inv := s.InvFreq(HS, base, pos0+n)
 	a := s.AttentionFactor()
 	half := HS / 2
-	for t := range T {
+	for t := range n {
 		for i, f := range inv {
-			sn, cs := math.Sincos(float64(t) * f)
+			sn, cs := math.Sincos(float64(pos0+t) * f)
 			cos[t*half+i] = float32(cs * a)
 			sin[t*half+i] = float32(sn * a)
 		}

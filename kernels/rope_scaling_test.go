@@ -209,3 +209,21 @@ func TestRopeScalingValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestRopeTableRangeMatchesRows: a range of positions gives the same rows
+// as the full table, for every scaling (dynamic-ntk with the same length).
+func TestRopeTableRangeMatchesRows(t *testing.T) {
+	const T, HS, pos0 = 40, 8, 13
+	for _, s := range []RopeScaling{{}, {Type: "linear", Factor: 2}, {Type: "dynamic-ntk", Factor: 2, OrigCtx: 16},
+		{Type: "yarn", Factor: 4, OrigCtx: 16}, {Type: "abf", NewBase: 5e5}} {
+		cos, sin := make([]float32, T*HS/2), make([]float32, T*HS/2)
+		RopeTable(cos, sin, T, HS, 10000, s)
+		rc, rs := make([]float32, (T-pos0)*HS/2), make([]float32, (T-pos0)*HS/2)
+		RopeTableRange(rc, rs, pos0, T-pos0, HS, 10000, s)
+		for i := range rc {
+			if rc[i] != cos[pos0*HS/2+i] || rs[i] != sin[pos0*HS/2+i] {
+				t.Fatalf("%q: element %d differs from the full table", s.Type, i)
+			}
+		}
+	}
+}

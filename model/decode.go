@@ -102,7 +102,7 @@ func (m *Model) Extend(kv *KVCache, tokens []int32) ([]float32, error) {
 	case PosSinusoidal:
 		kernels.PositionForward(s.x, kv.sinus[pos0*C:(pos0+n)*C], 1, n, C)
 	case PosRoPE:
-		ropeRows(s.cos, s.sin, pos0, n, HS, c.RopeBase, c.RopeScaling)
+		kernels.RopeTableRange(s.cos, s.sin, pos0, n, HS, c.RopeBase, c.RopeScaling)
 	}
 	scale := float32(1 / math.Sqrt(float64(HS)))
 	for l := range c.Layers {
@@ -169,19 +169,3 @@ func linear(out, inp, weight, bias []float32, N, IN, OUT int) {
 	kernels.MatmulForward(out, inp, weight, bias, N, IN, OUT)
 }
 
-// ropeRows fills cos and sin [n, HS/2] for positions pos0..pos0+n-1 with
-// the arithmetic of kernels.RopeTable (the angle in float64, then the
-// attention factor, then rounding), so that decoding rotates exactly as
-// Forward does. The sequence length that dynamic NTK sees is pos0+n.
-func ropeRows(cos, sin []float32, pos0, n, HS int, base float64, sc kernels.RopeScaling) {
-	inv := sc.InvFreq(HS, base, pos0+n)
-	a := sc.AttentionFactor()
-	half := HS / 2
-	for t := range n {
-		for i, f := range inv {
-			sn, cs := math.Sincos(float64(pos0+t) * f)
-			cos[t*half+i] = float32(cs * a)
-			sin[t*half+i] = float32(sn * a)
-		}
-	}
-}
