@@ -168,4 +168,3 @@ func linear(out, inp, weight, bias []float32, N, IN, OUT int) {
 	}
 	kernels.MatmulForward(out, inp, weight, bias, N, IN, OUT)
 }
-
