@@ -61,13 +61,6 @@ type PPLResult struct {
 	Windows    int     `json:"windows"`
 }
 
-// maxLogitFloats bounds the logits one forward pass may produce (256 MiB),
-// so that a large vocabulary lowers the batch instead of the memory limit.
-const maxLogitFloats = 64 << 20
-
-// window is one scored window: doc[start:start+Ctx].
-type window struct{ doc, start int }
-
 // Perplexity scores the documents (each tokenized once with BOS where the
 // tokenizer adds it; windows never cross documents) at one context length.
 func Perplexity(m *model.Model, docs [][]int32, opt PPLOptions) (PPLResult, error) {
@@ -103,57 +96,36 @@ func Perplexity(m *model.Model, docs [][]int32, opt PPLOptions) (PPLResult, erro
 	if first > N-2 {
 		return PPLResult{}, fmt.Errorf("perplexity: context %d leaves nothing to score in the %s convention", N, opt.Convention)
 	}
-	var wins []window
-	longest := 0
-	for d, doc := range docs {
-		for s := 0; s+N <= len(doc); s += step {
-			wins = append(wins, window{d, s})
-		}
-		longest = max(longest, len(doc))
+	bos := int32(-1)
+	if opt.Convention == Half && opt.ReplaceFirst {
+		bos = opt.BOS
 	}
-	if len(wins) == 0 {
-		return PPLResult{}, fmt.Errorf("perplexity: text too short: the longest document has %d tokens, context %d needs at least %d", longest, N, N)
+	plan, err := planWindows(docs, N, first, step, 0, bos)
+	if err != nil {
+		return PPLResult{}, fmt.Errorf("perplexity: %w", err)
 	}
-	scored := N - 1 - first
-	V := m.Config.Vocab
-	budget := opt.MaxBatchTokens
-	if budget <= 0 {
-		budget = 8192
-	}
-	maxB := max(1, min(budget/N, maxLogitFloats/(scored*V)))
-
-	var tokens, targets []int32
-	var rows []int
+	wins, scored, V := plan.wins, plan.scored(), m.Config.Vocab
+	maxB := plan.batchSize(opt.MaxBatchTokens, V)
 	losses, lse := make([]float32, maxB*scored), make([]float32, maxB*scored)
 	var sum, sum2 float64
-	for w0 := 0; w0 < len(wins); w0 += maxB {
-		batch := wins[w0:min(w0+maxB, len(wins))]
-		B := len(batch)
-		tokens, targets, rows = tokens[:0], targets[:0], rows[:0]
-		for b, w := range batch {
-			win := docs[w.doc][w.start : w.start+N]
-			tokens = append(tokens, win...)
-			if opt.Convention == Half && opt.ReplaceFirst {
-				tokens[b*N] = opt.BOS
-			}
-			for j := first; j <= N-2; j++ {
-				rows = append(rows, b*N+j)
-				targets = append(targets, win[j+1])
-			}
+	err = plan.forEachBatch(docs, maxB, func(wb windowBatch) error {
+		if err := wb.forward(m, N); err != nil {
+			return fmt.Errorf("perplexity: %w", err)
 		}
-		if err := m.Forward(tokens, B, N, model.ForwardOptions{Rows: rows}); err != nil {
-			return PPLResult{}, fmt.Errorf("perplexity: %w", err)
-		}
-		n := len(rows)
-		kernels.CrossEntropyForward(losses[:n], lse[:n], m.Logits(), targets, n, V)
+		n := len(wb.rows)
+		kernels.CrossEntropyForward(losses[:n], lse[:n], m.Logits(), wb.targets, n, V)
 		for _, l := range losses[:n] {
 			v := float64(l)
 			sum += v
 			sum2 += v * v
 		}
 		if opt.Progress != nil {
-			opt.Progress(w0+B, len(wins))
+			opt.Progress(wb.first+wb.B, len(wins))
 		}
+		return nil
+	})
+	if err != nil {
+		return PPLResult{}, err
 	}
 	count := float64(len(wins) * scored)
 	res := PPLResult{Ctx: N, Convention: opt.Convention, Tokens: len(wins) * scored, Windows: len(wins)}

@@ -75,6 +75,7 @@ measures Long-Short Misalignment, and trains with the misalignment regularizer.`
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newMisalignCmd())
 	root.AddCommand(newPPLCmd())
+	root.AddCommand(newKLDCmd())
 	root.AddCommand(newPasskeyCmd())
 	root.AddCommand(newBabilongCmd())
 	root.AddCommand(newCorrelateCmd())
