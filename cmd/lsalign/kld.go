@@ -206,7 +206,9 @@ func printKLD(w io.Writer, out kldOutput, asJSON bool) error {
 	if r.TopK > 0 {
 		fmt.Fprintf(&b, "base saved with its top %d log-probabilities per token: KLD is a lower bound of the exact value\n", r.TopK)
 	}
-	e := func(name string, v eval.Estimate) { fmt.Fprintf(&b, "%-30s: %10.6f ± %10.6f\n", name, v.Value, v.Stderr) }
+	e := func(name string, v eval.Estimate) {
+		fmt.Fprintf(&b, "%-30s: %10.6f ± %10.6f\n", name, v.Value, v.Stderr)
+	}
 	b.WriteString("\n====== Perplexity statistics ======\n")
 	e("Mean PPL(Q)", r.PPL)
 	e("Mean PPL(base)", r.PPLBase)
