@@ -86,8 +86,8 @@ func (o BabilongOptions) Builder() (Builder, error) {
 				Done: func(out string) bool { return strings.Contains(out, ".") },
 			}, nil
 		}
-		return Case{}, fmt.Errorf("babilong: no question of %s fits in %d tokens (%d tries; the shortest prompt had %d tokens)",
-			task.Name, length, tries, shortest)
+		// No question fits: the cell is too short, and the grid skips it.
+		return Case{}, fmt.Errorf("babilong: no question of %s fits (%d tries): %w", task.Name, tries, &tooLongError{shortest, length})
 	}, nil
 }
 

@@ -1,6 +1,8 @@
 package eval
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 
@@ -17,6 +19,9 @@ type Case struct {
 	MaxNew int     // tokens to generate at most
 	// Score reports whether the decoded generation is correct.
 	Score func(output string) bool
+	// Partial, set instead of Score by tasks with several answers, is the
+	// fraction of them the generation gets right (1 counts as correct).
+	Partial func(output string) float64
 	// Done, when set, reports that the generation so far already decides
 	// the score, so decoding can stop early without changing it.
 	Done func(output string) bool
@@ -45,23 +50,41 @@ type Trial struct {
 	PromptTokens int     `json:"prompt_tokens"`
 	Answer       string  `json:"answer"`
 	Output       string  `json:"output"`
+	Score        float64 `json:"score"` // 0 or 1, or the fraction right for tasks with several answers
 	Correct      bool    `json:"correct"`
 }
 
-// Cell is the accuracy at one length and depth.
+// Cell is the accuracy at one length and depth: the mean score of its
+// trials, and how many were wholly correct. A cell whose prompt cannot fit
+// the length is skipped: no trials, accuracy NaN in memory (null in JSON)
+// and the reason in Skipped.
 type Cell struct {
 	Length   int     `json:"length"`
 	Depth    float64 `json:"depth"`
 	Correct  int     `json:"correct"`
 	Trials   int     `json:"trials"`
 	Accuracy float64 `json:"accuracy"`
+	Skipped  string  `json:"skipped,omitempty"`
+}
+
+// MarshalJSON writes a skipped cell's accuracy as null.
+func (c Cell) MarshalJSON() ([]byte, error) {
+	type plain Cell
+	out := struct {
+		plain
+		Accuracy *float64 `json:"accuracy"`
+	}{plain: plain(c)}
+	if c.Skipped == "" {
+		out.Accuracy = &c.Accuracy
+	}
+	return json.Marshal(out)
 }
 
 // GridResult holds every cell (lengths outer, depths inner) and trial.
 type GridResult struct {
 	Lengths  []int     `json:"lengths"`
 	Depths   []float64 `json:"depths"`
-	Accuracy float64   `json:"accuracy"` // over all trials
+	Accuracy float64   `json:"accuracy"` // mean score over the trials run (NaN if every cell was skipped)
 	Cells    []Cell    `json:"cells"`
 	Trials   []Trial   `json:"trials"`
 }
@@ -97,50 +120,87 @@ func trialSeed(seed uint64, length int, depth float64, trial int) uint64 {
 	return h
 }
 
-// RunGrid builds and greedily decodes every case of the grid.
+// RunGrid builds and greedily decodes every case of the grid. A cell
+// whose case does not fit its length (the prompt without filler is longer)
+// is skipped with the reason; other errors end the run.
 func RunGrid(m *model.Model, tok *tokenizer.Tokenizer, opt GridOptions, build Builder) (GridResult, error) {
 	if err := opt.Validate(); err != nil {
 		return GridResult{}, err
 	}
 	res := GridResult{Lengths: opt.Lengths, Depths: opt.Depths}
 	dec := &greedyDecoder{m: m}
-	eos := tok.EOS()
-	stop := func(id int32) bool { return id == eos }
-	total, correct := len(opt.Lengths)*len(opt.Depths)*opt.Trials, 0
+	total, done, sum := len(opt.Lengths)*len(opt.Depths)*opt.Trials, 0, 0.0
 	for _, length := range opt.Lengths {
 		for _, depth := range opt.Depths {
-			cell := Cell{Length: length, Depth: depth, Trials: opt.Trials}
-			for trial := range opt.Trials {
-				c, err := build(tok, length, depth, trial, rng.New(trialSeed(opt.Seed, length, depth, trial)))
-				if err != nil {
-					return GridResult{}, fmt.Errorf("length %d, depth %g, trial %d: %w", length, depth, trial, err)
-				}
-				var done func([]int32) bool
-				if c.Done != nil {
-					done = func(ids []int32) bool { return c.Done(tok.Decode(ids)) }
-				}
-				out, err := dec.decode(c.Prompt, c.MaxNew, stop, done)
-				if err != nil {
-					return GridResult{}, fmt.Errorf("length %d, depth %g, trial %d: %w", length, depth, trial, err)
-				}
-				text := tok.Decode(out)
-				ok := c.Score(text)
-				if ok {
-					cell.Correct++
-					correct++
-				}
-				res.Trials = append(res.Trials, Trial{Length: length, Depth: depth, Trial: trial, Task: c.Task,
-					PromptTokens: len(c.Prompt), Answer: c.Answer, Output: text, Correct: ok})
+			cell, trials, err := runCell(dec, tok, opt, build, length, depth, func(n int) {
+				done += n
 				if opt.Progress != nil {
-					opt.Progress(len(res.Trials), total)
+					opt.Progress(done, total)
 				}
+			})
+			if err != nil {
+				return GridResult{}, err
 			}
-			cell.Accuracy = float64(cell.Correct) / float64(cell.Trials)
+			for _, t := range trials {
+				sum += t.Score
+			}
+			res.Trials = append(res.Trials, trials...)
 			res.Cells = append(res.Cells, cell)
 		}
 	}
-	res.Accuracy = float64(correct) / float64(total)
+	res.Accuracy = math.NaN()
+	if len(res.Trials) > 0 {
+		res.Accuracy = sum / float64(len(res.Trials))
+	}
 	return res, nil
+}
+
+// runCell decodes the trials of one cell, calling tick with the trials
+// finished (or skipped) after each.
+func runCell(dec *greedyDecoder, tok *tokenizer.Tokenizer, opt GridOptions, build Builder, length int, depth float64, tick func(int)) (Cell, []Trial, error) {
+	cell := Cell{Length: length, Depth: depth}
+	eos := tok.EOS()
+	stop := func(id int32) bool { return id == eos }
+	var trials []Trial
+	var sum float64
+	for trial := range opt.Trials {
+		c, err := build(tok, length, depth, trial, rng.New(trialSeed(opt.Seed, length, depth, trial)))
+		var tl *tooLongError
+		if errors.As(err, &tl) {
+			cell.Skipped, cell.Correct, cell.Accuracy = tl.Error(), 0, math.NaN()
+			tick(opt.Trials - trial)
+			return cell, nil, nil
+		}
+		if err != nil {
+			return Cell{}, nil, fmt.Errorf("length %d, depth %g, trial %d: %w", length, depth, trial, err)
+		}
+		var done func([]int32) bool
+		if c.Done != nil {
+			done = func(ids []int32) bool { return c.Done(tok.Decode(ids)) }
+		}
+		out, err := dec.decode(c.Prompt, c.MaxNew, stop, done)
+		if err != nil {
+			return Cell{}, nil, fmt.Errorf("length %d, depth %g, trial %d: %w", length, depth, trial, err)
+		}
+		text := tok.Decode(out)
+		score := 0.0
+		switch {
+		case c.Partial != nil:
+			score = c.Partial(text)
+		case c.Score(text):
+			score = 1
+		}
+		if score == 1 {
+			cell.Correct++
+		}
+		sum += score
+		trials = append(trials, Trial{Length: length, Depth: depth, Trial: trial, Task: c.Task,
+			PromptTokens: len(c.Prompt), Answer: c.Answer, Output: text, Score: score, Correct: score == 1})
+		tick(1)
+	}
+	cell.Trials = len(trials)
+	cell.Accuracy = sum / float64(len(trials))
+	return cell, trials, nil
 }
 
 // fitUnits finds the largest n for which text(n) encodes (with BOS where

@@ -23,6 +23,12 @@ type Panel interface {
 	Plot() (*plot.Plot, error)
 }
 
+// colorBarPanel is a Panel with a colour bar drawn beside it.
+type colorBarPanel interface {
+	Panel
+	ColorBar() (*plot.Plot, error)
+}
+
 // Figure lays panels out on a grid, row by row, under an optional title.
 type Figure struct {
 	Title  string
@@ -86,12 +92,24 @@ func (f Figure) save(path string) error {
 	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Points(6), PadY: vg.Points(6),
 		PadTop: vg.Points(4) + titleH, PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(8)}
 	canvases := plot.Align(grid, tiles, dc)
-	for r := range grid {
-		for c, p := range grid[r] {
-			if p != nil {
-				p.Draw(canvases[r][c])
+	for i, panel := range f.Panels {
+		cv := canvases[i/cols][i%cols]
+		if cb, ok := panel.(colorBarPanel); ok {
+			bar, err := cb.ColorBar()
+			if err != nil {
+				return fmt.Errorf("panel %d: %w", i+1, err)
 			}
+			// The bar takes the right 0.7 inch of the tile, level with the
+			// panel's plotting area.
+			const barW = 0.7 * vg.Inch
+			main := draw.Crop(cv, 0, -barW, 0, 0)
+			data := grid[i/cols][i%cols].DataCanvas(main)
+			bc := cv
+			bc.Min.X, bc.Min.Y, bc.Max.Y = main.Max.X+vg.Points(6), data.Min.Y, data.Max.Y
+			bar.Draw(bc)
+			cv = main
 		}
+		grid[i/cols][i%cols].Draw(cv)
 	}
 	return atomicfile.Write(path, func(w io.Writer) error {
 		_, err := canvas.WriteTo(w)

@@ -55,3 +55,35 @@ func TestFiniteRange(t *testing.T) {
 		t.Fatalf("no finite values: %g, %g", lo, hi)
 	}
 }
+
+// TestHeatMapColours checks the palette the issue asked for: an all-zero
+// grid is light (readable), high values dark, and the colour bar exists.
+func TestHeatMapColours(t *testing.T) {
+	h := HeatMap{Title: "zeros", XTicks: []string{"0", "1"}, YTicks: []string{"8"}, Values: [][]float64{{0, 0}}, Min: 0, Max: 1}
+	cm := h.colorMap()
+	lum := func(v float64) float64 {
+		c, err := cm.At(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, g, b, _ := c.RGBA()
+		return (0.2126*float64(r) + 0.7152*float64(g) + 0.0722*float64(b)) / 0xffff
+	}
+	if lum(0) < 0.9 || lum(1) > 0.2 || !(lum(0.25) > lum(0.5) && lum(0.5) > lum(0.75)) {
+		t.Fatalf("luminance at 0, 0.25, 0.5, 0.75, 1: %.2f %.2f %.2f %.2f %.2f; want light to dark", lum(0), lum(0.25), lum(0.5), lum(0.75), lum(1))
+	}
+	if _, err := cm.At(1.5); err == nil {
+		t.Error("a value beyond Max was coloured")
+	}
+	bar, err := h.ColorBar()
+	if err != nil || bar == nil {
+		t.Fatalf("colour bar: %v", err)
+	}
+	if _, err := (HeatMap{}).ColorBar(); err == nil {
+		t.Error("an empty heat map's colour bar was built")
+	}
+	path := filepath.Join(t.TempDir(), "zeros.png")
+	if err := (Figure{Panels: []Panel{h}}).Save(path); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -100,5 +101,6 @@ func runBabilong(stdout, stderr io.Writer, o babilongOpts) error {
 	if err != nil {
 		return err
 	}
-	return o.grid.finish(stdout, "babilong", l, res)
+	trials := fmt.Sprintf("%s per task and cell (%d tasks: %d per cell)", plural(o.trials, "trial"), len(tasks), o.trials*len(tasks))
+	return o.grid.finish(stdout, "babilong", trials, l, res)
 }

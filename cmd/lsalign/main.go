@@ -78,6 +78,7 @@ measures Long-Short Misalignment, and trains with the misalignment regularizer.`
 	root.AddCommand(newKLDCmd())
 	root.AddCommand(newPasskeyCmd())
 	root.AddCommand(newBabilongCmd())
+	root.AddCommand(newRulerCmd())
 	root.AddCommand(newCorrelateCmd())
 	root.AddCommand(newSynthCmd())
 	root.AddCommand(newInspectCmd())

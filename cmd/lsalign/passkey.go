@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -98,35 +100,12 @@ func (g gridFlags) setup(stderr io.Writer, cmd string, trials int) (*load.Loaded
 	return l, opt, nil
 }
 
-// finish writes the heat map and prints the accuracy table or JSON.
-func (g gridFlags) finish(stdout io.Writer, task string, l *load.Loaded, res eval.GridResult) error {
+// finish writes the heat map and prints the accuracy table or JSON;
+// trials describes how many trials each cell holds.
+func (g gridFlags) finish(stdout io.Writer, task, trials string, l *load.Loaded, res eval.GridResult) error {
 	out := gridOutput{Task: task, Model: g.model, RopeScaling: l.Model.Config.RopeScaling, GridResult: res, ByTask: byTask(res)}
-	values := make([][]float64, len(res.Lengths))
-	yticks := make([]string, len(res.Lengths))
-	xticks := make([]string, len(res.Depths))
-	for j, d := range res.Depths {
-		xticks[j] = strconv.FormatFloat(d, 'g', -1, 64)
-	}
-	t := report.Table{Header: append([]string{"length \\ depth"}, append(xticks, "mean")...)}
-	for i, n := range res.Lengths {
-		yticks[i] = strconv.Itoa(n)
-		row := []string{strconv.Itoa(n)}
-		var sum float64
-		for j := range res.Depths {
-			a := res.Cell(i, j).Accuracy
-			values[i] = append(values[i], a)
-			row = append(row, fmt.Sprintf("%.2f", a))
-			sum += a
-		}
-		t.AddRow(append(row, fmt.Sprintf("%.2f", sum/float64(len(res.Depths))))...)
-	}
-	for range t.Header {
-		t.Align = append(t.Align, report.Right)
-	}
 	if g.png != "" {
-		h := report.HeatMap{Title: fmt.Sprintf("%s accuracy (%s)", task, filepath.Base(g.model)), XLabel: "depth", YLabel: "prompt length (tokens)",
-			XTicks: xticks, YTicks: yticks, Values: values, Min: 0, Max: 1}
-		if err := (report.Figure{Panels: []report.Panel{h}}).Save(g.png); err != nil {
+		if err := gridHeatMap(task, g.model, res).Save(g.png); err != nil {
 			return err
 		}
 		out.PNG = g.png
@@ -134,17 +113,27 @@ func (g gridFlags) finish(stdout io.Writer, task string, l *load.Loaded, res eva
 	if g.json {
 		return printJSON(stdout, out)
 	}
-	fmt.Fprintf(stdout, "%s accuracy, model %s, rope scaling %s, %d trials per cell, seed %d\n\n%s\noverall %.3f\n",
-		task, g.model, ropeName(out.RopeScaling), res.Cells[0].Trials, g.seed, t.Markdown(), res.Accuracy)
-	if len(out.ByTask) > 1 {
-		names := make([]string, 0, len(out.ByTask))
-		for k := range out.ByTask {
-			names = append(names, k)
+	fmt.Fprintf(stdout, "%s accuracy, model %s, rope scaling %s, %s, seed %d\n\n%s",
+		task, g.model, ropeName(out.RopeScaling), trials, g.seed, gridTable(res).Markdown())
+	for _, c := range res.Cells {
+		if c.Skipped != "" {
+			fmt.Fprintf(stdout, "skipped length %d, depth %g: %s\n", c.Length, c.Depth, c.Skipped)
 		}
-		sort.Strings(names)
+	}
+	if math.IsNaN(res.Accuracy) {
+		fmt.Fprintf(stdout, "\nno cell could run: every prompt is longer than its length\n")
+	} else {
+		fmt.Fprintf(stdout, "\noverall %.3f\n", res.Accuracy)
+	}
+	if len(out.ByTask) > 1 {
+		names := slices.Sorted(maps.Keys(out.ByTask))
 		for _, k := range names {
 			fmt.Fprintf(stdout, "%s %.3f\n", k, out.ByTask[k])
 		}
+	}
+	fmt.Fprintf(stdout, "\n%s", answersTable(res.Trials, maxShownTrials).Markdown())
+	if n := len(res.Trials) - maxShownTrials; n > 0 {
+		fmt.Fprintf(stdout, "(%d more trials in --json)\n", n)
 	}
 	if out.PNG != "" {
 		fmt.Fprintf(stdout, "heat map: %s\n", out.PNG)
@@ -152,18 +141,87 @@ func (g gridFlags) finish(stdout io.Writer, task string, l *load.Loaded, res eva
 	return nil
 }
 
-// byTask is the accuracy of each task over the whole grid.
+// maxShownTrials bounds the answers printed after the accuracy table.
+const maxShownTrials = 20
+
+// gridTable is the accuracy by length (rows) and depth (columns), skipped
+// cells marked, with each row's mean over the cells that ran.
+func gridTable(res eval.GridResult) report.Table {
+	xticks := make([]string, len(res.Depths))
+	for j, d := range res.Depths {
+		xticks[j] = strconv.FormatFloat(d, 'g', -1, 64)
+	}
+	t := report.Table{Header: append([]string{"length \\ depth"}, append(xticks, "mean")...)}
+	for range t.Header {
+		t.Align = append(t.Align, report.Right)
+	}
+	for i, n := range res.Lengths {
+		row := []string{strconv.Itoa(n)}
+		var sum float64
+		ran := 0
+		for j := range res.Depths {
+			c := res.Cell(i, j)
+			if c.Skipped != "" {
+				row = append(row, "skipped")
+				continue
+			}
+			row = append(row, fmt.Sprintf("%.2f", c.Accuracy))
+			sum += c.Accuracy
+			ran++
+		}
+		mean := "skipped"
+		if ran > 0 {
+			mean = fmt.Sprintf("%.2f", sum/float64(ran))
+		}
+		t.AddRow(append(row, mean)...)
+	}
+	return t
+}
+
+// answersTable shows what the model answered in the first n trials.
+func answersTable(trials []eval.Trial, n int) report.Table {
+	t := report.Table{Header: []string{"length", "depth", "trial", "task", "answer", "output", "score"},
+		Align: []report.Align{report.Right, report.Right, report.Right, report.Left, report.Left, report.Left, report.Right}}
+	for _, tr := range trials[:min(n, len(trials))] {
+		out := strings.Join(strings.Fields(tr.Output), " ")
+		if r := []rune(out); len(r) > 48 {
+			out = string(r[:47]) + "…"
+		}
+		t.AddRow(strconv.Itoa(tr.Length), strconv.FormatFloat(tr.Depth, 'g', -1, 64), strconv.Itoa(tr.Trial), tr.Task,
+			tr.Answer, fmt.Sprintf("%q", out), fmt.Sprintf("%.2f", tr.Score))
+	}
+	return t
+}
+
+// gridHeatMap is the accuracy by length and depth, skipped cells grey.
+func gridHeatMap(task, modelPath string, res eval.GridResult) report.Figure {
+	values := make([][]float64, len(res.Lengths))
+	yticks := make([]string, len(res.Lengths))
+	xticks := make([]string, len(res.Depths))
+	for j, d := range res.Depths {
+		xticks[j] = strconv.FormatFloat(d, 'g', -1, 64)
+	}
+	for i, n := range res.Lengths {
+		yticks[i] = strconv.Itoa(n)
+		for j := range res.Depths {
+			values[i] = append(values[i], res.Cell(i, j).Accuracy) // NaN when skipped
+		}
+	}
+	h := report.HeatMap{Title: fmt.Sprintf("%s accuracy (%s)", task, filepath.Base(modelPath)), XLabel: "depth", YLabel: "prompt length (tokens)",
+		XTicks: xticks, YTicks: yticks, Values: values, Min: 0, Max: 1}
+	return report.Figure{Panels: []report.Panel{h}}
+}
+
+// byTask is the mean score of each task over every trial that ran.
 func byTask(res eval.GridResult) map[string]float64 {
-	right, all := map[string]int{}, map[string]int{}
+	sum, all := map[string]float64{}, map[string]int{}
 	for _, t := range res.Trials {
 		all[t.Task]++
-		if t.Correct {
-			right[t.Task]++
-		}
+		sum[t.Task] += t.Score
 	}
 	out := map[string]float64{}
 	for k, n := range all {
-		out[k] = float64(right[k]) / float64(n)
+		out[k] = sum[k] / float64(n)
 	}
 	return out
 }
@@ -239,5 +297,5 @@ func runPasskey(stdout, stderr io.Writer, o passkeyOpts) error {
 	if err != nil {
 		return err
 	}
-	return o.grid.finish(stdout, "passkey", l, res)
+	return o.grid.finish(stdout, "passkey", plural(o.trials, "trial")+" per cell", l, res)
 }

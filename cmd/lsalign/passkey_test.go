@@ -59,12 +59,38 @@ func TestPasskeyCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "| length \\ depth |") || !strings.Contains(out, "overall") {
 		t.Fatalf("exit %d: %s", code, out)
 	}
+	// The answers are shown beside the accuracy table.
+	for _, want := range []string{"| answer | output", "| passkey |"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("no answers table (%q) in:\n%s", want, out)
+		}
+	}
+	// A length too short for the prompt skips its cells and says why,
+	// while the lengths that fit still run.
+	code, out, errs = runCLI(t, "passkey", "--model", dir, "--lengths", "100,300", "--depths", "0", "--trials", "1", "--png", "", "--json")
+	var skipped struct {
+		Accuracy float64
+		Cells    []struct {
+			Length   int
+			Accuracy *float64
+			Skipped  string
+		}
+	}
+	lastJSON(t, out, &skipped)
+	if code != 0 || len(skipped.Cells) != 2 || skipped.Cells[0].Accuracy != nil || !strings.Contains(skipped.Cells[0].Skipped, "more than the length 100") ||
+		skipped.Cells[1].Accuracy == nil || skipped.Cells[1].Skipped != "" {
+		t.Fatalf("exit %d, %s: %+v", code, errs, skipped)
+	}
+	code, out, _ = runCLI(t, "passkey", "--model", dir, "--lengths", "100", "--trials", "1", "--png", "")
+	if code != 0 || !strings.Contains(out, "skipped length 100, depth 0.5: the prompt without filler already has") ||
+		!strings.Contains(out, "no cell could run") {
+		t.Fatalf("all cells too short: exit %d:\n%s", code, out)
+	}
 	for _, tc := range []struct {
 		args []string
 		code int
 		want string
 	}{
-		{[]string{"--lengths", "100"}, 1, "more than the length 100"},
 		{[]string{"--depths", "1.5"}, 2, "depth"},
 		{[]string{"--trials", "0"}, 2, "--trials"},
 		{[]string{"--template", filepath.Join(t.TempDir(), "none.json")}, 1, "none.json"},
