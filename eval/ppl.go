@@ -40,6 +40,12 @@ type PPLOptions struct {
 	// MaxBatchTokens caps B×Ctx of one forward pass; 0 means 8192 (or one
 	// window when that is longer). Results do not depend on it.
 	MaxBatchTokens int
+	// Chunks keeps only the first Chunks windows (0: all), as llama.cpp's
+	// --chunks.
+	Chunks int
+	// PerPosition also reports the mean NLL at each scored position of the
+	// window (PPLResult.PerPosition).
+	PerPosition bool
 	// Progress, when set, is called after each forward pass with the
 	// windows done and the total.
 	Progress func(done, total int)
@@ -59,6 +65,19 @@ type PPLResult struct {
 	Stderr     float64 `json:"stderr"`
 	PPLStderr  float64 `json:"ppl_stderr"`
 	Windows    int     `json:"windows"`
+	// PerPosition, with PPLOptions.PerPosition, is the mean NLL of each
+	// scored window position over the windows: the curve that shows how
+	// much a model gains from more context, and where it stops gaining.
+	PerPosition []PositionNLL `json:"-"`
+}
+
+// PositionNLL is the NLL at one window position: logit Pos (0-based)
+// predicts window token Pos+1 from Pos+1 tokens of context.
+type PositionNLL struct {
+	Pos    int     `json:"pos"`
+	Tokens int     `json:"tokens"` // predictions at this position (one per window)
+	NLL    float64 `json:"nll"`    // their mean
+	Stderr float64 `json:"stderr"` // its standard error (0 for one window)
 }
 
 // Perplexity scores the documents (each tokenized once with BOS where the
@@ -100,7 +119,10 @@ func Perplexity(m *model.Model, docs [][]int32, opt PPLOptions) (PPLResult, erro
 	if opt.Convention == Half && opt.ReplaceFirst {
 		bos = opt.BOS
 	}
-	plan, err := planWindows(docs, N, first, step, 0, bos)
+	if opt.Chunks < 0 {
+		return PPLResult{}, fmt.Errorf("perplexity: chunks %d must not be negative", opt.Chunks)
+	}
+	plan, err := planWindows(docs, N, first, step, opt.Chunks, bos)
 	if err != nil {
 		return PPLResult{}, fmt.Errorf("perplexity: %w", err)
 	}
@@ -108,16 +130,24 @@ func Perplexity(m *model.Model, docs [][]int32, opt PPLOptions) (PPLResult, erro
 	maxB := plan.batchSize(opt.MaxBatchTokens, V)
 	losses, lse := make([]float32, maxB*scored), make([]float32, maxB*scored)
 	var sum, sum2 float64
+	var posSum, posSum2 []float64
+	if opt.PerPosition {
+		posSum, posSum2 = make([]float64, scored), make([]float64, scored)
+	}
 	err = plan.forEachBatch(docs, maxB, func(wb windowBatch) error {
 		if err := wb.forward(m, N); err != nil {
 			return fmt.Errorf("perplexity: %w", err)
 		}
 		n := len(wb.rows)
 		kernels.CrossEntropyForward(losses[:n], lse[:n], m.Logits(), wb.targets, n, V)
-		for _, l := range losses[:n] {
+		for i, l := range losses[:n] {
 			v := float64(l)
 			sum += v
 			sum2 += v * v
+			if posSum != nil {
+				posSum[i%scored] += v
+				posSum2[i%scored] += v * v
+			}
 		}
 		if opt.Progress != nil {
 			opt.Progress(wb.first+wb.B, len(wins))
@@ -138,7 +168,33 @@ func Perplexity(m *model.Model, docs [][]int32, opt PPLOptions) (PPLResult, erro
 		res.Stderr = math.Sqrt(v / (count - 1))
 	}
 	res.PPLStderr = res.PPL * res.Stderr
+	for j := range posSum {
+		w := float64(len(wins))
+		p := PositionNLL{Pos: first + j, Tokens: len(wins), NLL: posSum[j] / w}
+		if v := posSum2[j]/w - p.NLL*p.NLL; v > 0 && w > 1 {
+			p.Stderr = math.Sqrt(v / (w - 1))
+		}
+		res.PerPosition = append(res.PerPosition, p)
+	}
 	return res, nil
+}
+
+// LimitTokens keeps the first maxTokens tokens of the documents, in order
+// (the last kept document cut short); 0 keeps everything.
+func LimitTokens(docs [][]int32, maxTokens int) [][]int32 {
+	if maxTokens <= 0 {
+		return docs
+	}
+	var out [][]int32
+	for _, d := range docs {
+		if maxTokens <= 0 {
+			break
+		}
+		d = d[:min(len(d), maxTokens)]
+		maxTokens -= len(d)
+		out = append(out, d)
+	}
+	return out
 }
 
 // AddsBOS reports whether the tokenizer puts BOS first, the condition under

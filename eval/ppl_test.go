@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -154,6 +155,55 @@ func TestPerplexityErrors(t *testing.T) {
 		_, err := Perplexity(m, docs, tc.opt)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: got %v, want an error containing %q", tc.opt, err, tc.want)
+		}
+	}
+}
+
+func TestPerplexityPerPositionAndChunks(t *testing.T) {
+	m := tinyModel(t, 3)
+	docs := randomTokens(6, m.Config.Vocab, 60, 25)
+	const N = 12
+	got, err := Perplexity(m, docs, PPLOptions{Ctx: N, Convention: Half, PerPosition: true, Chunks: 5, MaxBatchTokens: 2 * N})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Five windows: all 5 of the first document (60 tokens), none of the second.
+	nll := brutePPL(t, m, docs[:1], N, N, N/2, -1)
+	if got.Windows != 5 || got.Tokens != len(nll) || len(got.PerPosition) != N-1-N/2 {
+		t.Fatalf("%d windows, %d tokens, %d positions", got.Windows, got.Tokens, len(got.PerPosition))
+	}
+	per := N - 1 - N/2
+	for j, p := range got.PerPosition {
+		var sum, sum2 float64
+		for w := range 5 {
+			v := nll[w*per+j]
+			sum += v
+			sum2 += v * v
+		}
+		mean := sum / 5
+		se := math.Sqrt((sum2/5 - mean*mean) / 4)
+		if p.Pos != N/2+j || p.Tokens != 5 || math.Abs(p.NLL-mean) > 1e-5*mean || math.Abs(p.Stderr-se) > 1e-4*se {
+			t.Fatalf("position %d: %+v, brute force nll %g ± %g", j, p, mean, se)
+		}
+	}
+	if _, err := Perplexity(m, docs, PPLOptions{Ctx: N, Chunks: -1}); err == nil {
+		t.Error("negative chunks accepted")
+	}
+	if r, _ := Perplexity(m, docs, PPLOptions{Ctx: N}); r.PerPosition != nil {
+		t.Error("per-position NLL computed without being asked for")
+	}
+}
+
+func TestLimitTokens(t *testing.T) {
+	docs := [][]int32{{1, 2, 3}, {4, 5}, {6}}
+	for _, tc := range []struct {
+		n    int
+		want [][]int32
+	}{
+		{0, docs}, {2, [][]int32{{1, 2}}}, {3, [][]int32{{1, 2, 3}}}, {4, [][]int32{{1, 2, 3}, {4}}}, {100, docs},
+	} {
+		if got := LimitTokens(docs, tc.n); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("LimitTokens(%d) = %v, want %v", tc.n, got, tc.want)
 		}
 	}
 }

@@ -4,13 +4,17 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
+
+	"gonum.org/v1/plot/vg"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lsalign/lsalign/align"
 	"github.com/lsalign/lsalign/eval"
+	"github.com/lsalign/lsalign/internal/atomicfile"
 	"github.com/lsalign/lsalign/load"
 	"github.com/lsalign/lsalign/report"
 )
@@ -20,6 +24,8 @@ type pplOpts struct {
 	ctx                    []string
 	convention             string
 	stride                 int
+	chunks, maxTokens      int
+	perPosition            string
 	json                   bool
 	rope                   ropeFlags
 }
@@ -55,6 +61,12 @@ predicts window token j+1. Conventions:
   stride  llama.cpp's --ppl-stride: windows start every S tokens (--stride, default N/2)
           and their last S predictions are scored.
 
+--max-tokens keeps only the first N tokens of the text and --chunks only the first N
+windows (llama.cpp's --chunks), for a quick estimate. --per-position FILE writes the mean
+NLL at each window position (CSV: ctx, pos, context_tokens, windows, nll, stderr) and a
+plot of it beside FILE (.png): NLL falling with the context a prediction sees, and
+flattening where the model stops using more of it.
+
 For each length it reports the mean NLL, PPL = exp(NLL), the predictions scored, and
 the standard error of the mean NLL as llama.cpp computes it; ppl_stderr = PPL × stderr
 is the "±" llama.cpp prints. --ctx takes token counts or multiples of the model's
@@ -62,7 +74,8 @@ training context ("2x"). Lengths beyond the training context run as they are (th
 extrapolates) unless a --rope-scaling flag extends the context.`,
 		Example: `  lsalign ppl --model stories260K.gguf --text emma.txt --ctx 512 --convention half
   lsalign ppl --model m.gguf --text book.txt --ctx 1x,2x,4x,8x --json
-  lsalign ppl --model m.gguf --text book.txt --ctx 2048 --rope-scaling yarn --rope-factor 4`,
+  lsalign ppl --model m.gguf --text book.txt --ctx 2048 --rope-scaling yarn --rope-factor 4
+  lsalign ppl --model m.gguf --text book.txt --ctx 1x,4x --per-position nll_by_position.csv --chunks 50`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPPL(cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
@@ -75,6 +88,9 @@ extrapolates) unless a --rope-scaling flag extends the context.`,
 	f.StringSliceVar(&o.ctx, "ctx", nil, "context lengths: tokens or multiples of the training context (512,1024 or 1x,2x)")
 	f.StringVar(&o.convention, "convention", eval.Full, "full, half (llama.cpp) or stride")
 	f.IntVar(&o.stride, "stride", 0, "stride convention: window step and predictions scored per window (default ctx/2)")
+	f.IntVar(&o.chunks, "chunks", 0, "score only the first N windows of each length (0: all)")
+	f.IntVar(&o.maxTokens, "max-tokens", 0, "use only the first N tokens of the text (0: all)")
+	f.StringVar(&o.perPosition, "per-position", "", "write the mean NLL by window position to FILE (CSV) and a plot beside it (.png)")
 	f.BoolVar(&o.json, "json", false, "print JSON: one object, or {results: [...]} for several lengths")
 	addRopeFlags(cmd, &o.rope)
 	return cmd
@@ -144,19 +160,33 @@ func runPPL(stdout, stderr io.Writer, o pplOpts) error {
 	if err != nil {
 		return err
 	}
+	if err := checkCount("--chunks", o.chunks, 0); err != nil {
+		return err
+	}
+	if err := checkCount("--max-tokens", o.maxTokens, 0); err != nil {
+		return err
+	}
 	docs, err := readTokenDocs(l, o.text)
 	if err != nil {
 		return err
 	}
+	docs = eval.LimitTokens(docs, o.maxTokens)
 	noteExtrapolation(stderr, l, ctxs)
 	var results []eval.PPLResult
 	for _, n := range ctxs {
 		r, err := eval.Perplexity(l.Model, docs, eval.PPLOptions{Ctx: n, Convention: o.convention, Stride: o.stride,
+			Chunks: o.chunks, PerPosition: o.perPosition != "",
 			ReplaceFirst: eval.AddsBOS(l.Tokenizer), BOS: l.Tokenizer.BOS(), Progress: newProgress(stderr, fmt.Sprintf("ppl @%d", n))})
 		if err != nil {
 			return fmt.Errorf("ctx %d: %w", n, err)
 		}
 		results = append(results, r)
+	}
+	if o.perPosition != "" {
+		if err := writePerPosition(o.perPosition, o.model, results); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "ppl: NLL by position written to %s and %s\n", o.perPosition, perPositionPNG(o.perPosition))
 	}
 	if o.json {
 		if len(results) == 1 {
@@ -176,4 +206,53 @@ func runPPL(stdout, stderr io.Writer, o pplOpts) error {
 	}
 	fmt.Fprintf(stdout, "model %s, text %s, rope scaling %s\n\n%s", o.model, o.text, ropeName(l.Model.Config.RopeScaling), t.Markdown())
 	return nil
+}
+
+// perPositionPNG is the plot written beside a --per-position file.
+func perPositionPNG(path string) string {
+	return strings.TrimSuffix(path, filepath.Ext(path)) + ".png"
+}
+
+// writePerPosition writes the NLL by window position of each length as CSV
+// and plots it against the context each prediction sees.
+func writePerPosition(path, modelPath string, results []eval.PPLResult) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		fmt.Fprintln(w, "ctx,pos,context_tokens,windows,nll,stderr")
+		for _, r := range results {
+			for _, p := range r.PerPosition {
+				fmt.Fprintf(w, "%d,%d,%d,%d,%.6f,%.6f\n", r.Ctx, p.Pos, p.Pos+1, p.Tokens, p.NLL, p.Stderr)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	panel := report.LinePanel{Title: "NLL by position (" + filepath.Base(modelPath) + ")",
+		XLabel: "context tokens seen by the prediction", YLabel: "mean NLL (nats)", Legend: report.LegendTopRight}
+	for _, r := range results {
+		panel.Series = append(panel.Series, positionSeries(r))
+	}
+	return report.Figure{Panels: []report.Panel{panel}, Width: 6 * vg.Inch, Height: 4 * vg.Inch}.Save(perPositionPNG(path))
+}
+
+// positionSeries bins the positions of one length into at most 128 runs
+// of equal width, each point the mean over its positions, so the curve of
+// a long window stays readable.
+func positionSeries(r eval.PPLResult) report.Series {
+	s := report.Series{Label: fmt.Sprintf("ctx %d", r.Ctx)}
+	per := r.PerPosition
+	bins := min(128, len(per))
+	for b := range bins {
+		lo, hi := b*len(per)/bins, (b+1)*len(per)/bins
+		var x, y float64
+		for _, p := range per[lo:hi] {
+			x += float64(p.Pos + 1)
+			y += p.NLL
+		}
+		n := float64(hi - lo)
+		s.X = append(s.X, x/n)
+		s.Y = append(s.Y, []float64{y / n})
+	}
+	return s
 }

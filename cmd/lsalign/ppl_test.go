@@ -70,6 +70,39 @@ func TestPPLCommand(t *testing.T) {
 	}
 }
 
+func TestPPLLimitsAndPerPosition(t *testing.T) {
+	dir := tinyModelDir(t, 32)
+	text := textFile(t, "a.txt", 300)
+	csv := filepath.Join(t.TempDir(), "pos.csv")
+	code, out, errs := runCLI(t, "ppl", "--model", dir, "--text", text, "--ctx", "16,32", "--chunks", "3", "--max-tokens", "200",
+		"--per-position", csv, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var many struct{ Results []struct{ Ctx, Windows, Tokens int } }
+	lastJSON(t, out, &many)
+	// 200 tokens: 12 windows of 16 and 6 of 32, cut to 3 by --chunks.
+	if len(many.Results) != 2 || many.Results[0].Windows != 3 || many.Results[1].Windows != 3 || many.Results[1].Tokens != 3*31 {
+		t.Fatalf("results %+v", many.Results)
+	}
+	data, err := os.ReadFile(csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if lines[0] != "ctx,pos,context_tokens,windows,nll,stderr" || len(lines) != 1+15+31 || !strings.HasPrefix(lines[1], "16,0,1,3,") {
+		t.Fatalf("per-position CSV: %d lines, first %q, %q", len(lines), lines[0], lines[1])
+	}
+	if st, err := os.Stat(strings.TrimSuffix(csv, ".csv") + ".png"); err != nil || st.Size() == 0 {
+		t.Fatalf("per-position plot: %v", err)
+	}
+	for _, args := range [][]string{{"--chunks", "-1"}, {"--max-tokens", "-5"}} {
+		if code, _, errs := runCLI(t, append([]string{"ppl", "--model", dir, "--text", text, "--ctx", "16"}, args...)...); code != 2 {
+			t.Errorf("%v: exit %d (%s), want 2", args, code, errs)
+		}
+	}
+}
+
 // TestPPLStories260KHalf is the check: llama.cpp's perplexity on
 // the first 20000 bytes of Emma is 44.38.
 func TestPPLStories260KHalf(t *testing.T) {
