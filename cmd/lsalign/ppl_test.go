@@ -79,7 +79,9 @@ func TestPPLLimitsAndPerPosition(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	var many struct{ Results []struct{ Ctx, Windows, Tokens int } }
+	var many struct {
+		Results []struct{ Ctx, Windows, Tokens int }
+	}
 	lastJSON(t, out, &many)
 	// 200 tokens: 12 windows of 16 and 6 of 32, cut to 3 by --chunks.
 	if len(many.Results) != 2 || many.Results[0].Windows != 3 || many.Results[1].Windows != 3 || many.Results[1].Tokens != 3*31 {
