@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lsalign/lsalign/internal/buildinfo"
 	"github.com/lsalign/lsalign/kernels/gemm"
 )
 
@@ -69,6 +70,10 @@ measures Long-Short Misalignment, and trains with the misalignment regularizer.`
 			}
 		},
 	}
+	// The revision is looked up only when --version asks for it.
+	root.Version = buildinfo.Version
+	cobra.AddTemplateFunc("lsalignVersion", buildinfo.Describe)
+	root.SetVersionTemplate("lsalign {{lsalignVersion}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})

@@ -4,11 +4,30 @@ package buildinfo
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
 )
+
+// Version is lsalign's release version.
+const Version = "0.2.0-dev"
+
+// Describe is the version line of --version: the release, the source
+// revision (with "+modified" for uncommitted changes, "unknown" when
+// neither the binary nor git knows) and the Go toolchain.
+func Describe() string {
+	rev, modified := Commit()
+	switch {
+	case rev == "":
+		rev = "unknown"
+	case modified:
+		rev += "+modified"
+	}
+	return fmt.Sprintf("%s (git %s, %s, %s/%s)", Version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
 
 // Commit returns the git revision of the code, and whether the working tree
 // had uncommitted changes. It prefers what Go stamped into the binary (go

@@ -3,6 +3,8 @@ package buildinfo
 import (
 	"os/exec"
 	"regexp"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -16,5 +18,12 @@ func TestCommitInCheckout(t *testing.T) {
 	rev, _ := Commit()
 	if !regexp.MustCompile(`^[0-9a-f]{40}$`).MatchString(rev) {
 		t.Fatalf("Commit() = %q, want a 40-hex revision", rev)
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	d := Describe()
+	if !strings.HasPrefix(d, Version+" (git ") || !strings.Contains(d, runtime.Version()) {
+		t.Fatalf("Describe() = %q", d)
 	}
 }
