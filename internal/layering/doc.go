@@ -3,7 +3,7 @@
 // a strictly lower level (tests are exempt):
 //
 //	0 internal/parallel, internal/rng, internal/buildinfo, internal/half, internal/atomicfile,
-//	  internal/memlimit
+//	  internal/memlimit, internal/journal
 //	  (internal/testutil, for tests, is 1)
 //	1 kernels/gemm, kernels/ref, format/gguf, format/safetensors, format/llama2c, tokenizer
 //	2 kernels

@@ -14,7 +14,7 @@ const module = "github.com/lsalign/lsalign/"
 
 var levels = map[string]int{
 	"internal/parallel": 0, "internal/rng": 0, "internal/layering": 0, "internal/buildinfo": 0, "internal/half": 0,
-	"internal/atomicfile": 0, "internal/memlimit": 0, "internal/testutil": 1,
+	"internal/atomicfile": 0, "internal/memlimit": 0, "internal/journal": 0, "internal/testutil": 1,
 	"kernels/gemm": 1, "kernels/ref": 1, "format/gguf": 1, "format/safetensors": 1, "format/llama2c": 1,
 	"tokenizer": 1,
 	"kernels":   2,
