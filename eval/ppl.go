@@ -1,9 +1,11 @@
 package eval
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 
+	"github.com/lsalign/lsalign/internal/journal"
 	"github.com/lsalign/lsalign/kernels"
 	"github.com/lsalign/lsalign/model"
 	"github.com/lsalign/lsalign/tokenizer"
@@ -47,8 +49,12 @@ type PPLOptions struct {
 	// window (PPLResult.PerPosition).
 	PerPosition bool
 	// Progress, when set, is called after each forward pass with the
-	// windows done and the total.
-	Progress func(done, total int)
+	// windows done, the total and the mean NLL so far.
+	Progress func(done, total int, nll float64)
+	// Units, when set, records each finished batch of windows and skips
+	// those an interrupted run finished (see internal/journal); the result
+	// is the same either way.
+	Units journal.Units
 }
 
 // PPLResult is the perplexity at one context length. Stderr is the
@@ -135,22 +141,21 @@ func Perplexity(m *model.Model, docs [][]int32, opt PPLOptions) (PPLResult, erro
 		posSum, posSum2 = make([]float64, scored), make([]float64, scored)
 	}
 	err = plan.forEachBatch(docs, maxB, func(wb windowBatch) error {
-		if err := wb.forward(m, N); err != nil {
-			return fmt.Errorf("perplexity: %w", err)
+		b, err := pplBatchSums(m, wb, plan, losses, lse, opt)
+		if err != nil {
+			return err
 		}
-		n := len(wb.rows)
-		kernels.CrossEntropyForward(losses[:n], lse[:n], m.Logits(), wb.targets, n, V)
-		for i, l := range losses[:n] {
-			v := float64(l)
-			sum += v
-			sum2 += v * v
-			if posSum != nil {
-				posSum[i%scored] += v
-				posSum2[i%scored] += v * v
-			}
+		// Batch by batch, in order, whether the batch ran now or in an
+		// interrupted run: a resumed run adds the same numbers.
+		sum += b.Sum
+		sum2 += b.Sum2
+		for j := range posSum {
+			posSum[j] += b.PosSum[j]
+			posSum2[j] += b.PosSum2[j]
 		}
 		if opt.Progress != nil {
-			opt.Progress(wb.first+wb.B, len(wins))
+			done := float64((wb.first + wb.B) * scored)
+			opt.Progress(wb.first+wb.B, len(wins), sum/done)
 		}
 		return nil
 	})
@@ -177,6 +182,63 @@ func Perplexity(m *model.Model, docs [][]int32, opt PPLOptions) (PPLResult, erro
 		res.PerPosition = append(res.PerPosition, p)
 	}
 	return res, nil
+}
+
+// pplBatch is one batch's contribution: the sums of the NLL and of its
+// square, overall and, with PerPosition, at each scored position. It is
+// the unit a journal records.
+type pplBatch struct {
+	Sum     float64   `json:"sum"`
+	Sum2    float64   `json:"sum2"`
+	PosSum  []float64 `json:"pos_sum,omitempty"`
+	PosSum2 []float64 `json:"pos_sum2,omitempty"`
+}
+
+// pplBatchSums scores one batch, or takes its sums from opt.Units when an
+// earlier run finished it (batch i holds windows i*B .. i*B+B-1).
+func pplBatchSums(m *model.Model, wb windowBatch, plan windowPlan, losses, lse []float32, opt PPLOptions) (pplBatch, error) {
+	unit := wb.index
+	var b pplBatch
+	if opt.Units != nil {
+		if raw, ok := opt.Units.Done(unit); ok {
+			err := json.Unmarshal(raw, &b)
+			if err == nil && (opt.PerPosition != (b.PosSum != nil) || len(b.PosSum) != len(b.PosSum2) ||
+				(b.PosSum != nil && len(b.PosSum) != plan.scored())) {
+				err = fmt.Errorf("per-position sums do not match the settings")
+			}
+			if err != nil {
+				return b, fmt.Errorf("perplexity: resuming batch %d: %w", unit, err)
+			}
+			return b, nil
+		}
+	}
+	if err := wb.forward(m, plan.ctx); err != nil {
+		return b, fmt.Errorf("perplexity: %w", err)
+	}
+	n, V, scored := len(wb.rows), m.Config.Vocab, plan.scored()
+	kernels.CrossEntropyForward(losses[:n], lse[:n], m.Logits(), wb.targets, n, V)
+	if opt.PerPosition {
+		b.PosSum, b.PosSum2 = make([]float64, scored), make([]float64, scored)
+	}
+	for i, l := range losses[:n] {
+		v := float64(l)
+		if !isFinite(v) {
+			return b, fmt.Errorf("perplexity: window %d, position %d: the loss is %v (the model's logits overflow)",
+				wb.first+i/scored, plan.first+i%scored, v)
+		}
+		b.Sum += v
+		b.Sum2 += v * v
+		if b.PosSum != nil {
+			b.PosSum[i%scored] += v
+			b.PosSum2[i%scored] += v * v
+		}
+	}
+	if opt.Units != nil {
+		if err := opt.Units.Record(unit, b); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
 }
 
 // LimitTokens keeps the first maxTokens tokens of the documents, in order

@@ -62,6 +62,7 @@ func (p windowPlan) batchSize(maxBatchTokens, vocab int) int {
 // windowBatch is one forward pass's input: B windows of ctx tokens, the
 // rows (b*ctx + j) whose logits are scored, and the token each predicts.
 type windowBatch struct {
+	index   int // the batch's number: 0, 1, 2, ...
 	first   int // index of the batch's first window in the plan
 	B       int
 	tokens  []int32
@@ -76,7 +77,7 @@ func (p windowPlan) forEachBatch(docs [][]int32, maxB int, fn func(windowBatch) 
 	var wb windowBatch
 	for w0 := 0; w0 < len(p.wins); w0 += maxB {
 		batch := p.wins[w0:min(w0+maxB, len(p.wins))]
-		wb = windowBatch{first: w0, B: len(batch), tokens: wb.tokens[:0], rows: wb.rows[:0], targets: wb.targets[:0]}
+		wb = windowBatch{index: w0 / maxB, first: w0, B: len(batch), tokens: wb.tokens[:0], rows: wb.rows[:0], targets: wb.targets[:0]}
 		for b, w := range batch {
 			win := docs[w.doc][w.start : w.start+p.ctx]
 			wb.tokens = append(wb.tokens, win...)

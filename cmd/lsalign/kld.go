@@ -120,7 +120,7 @@ func runKLD(stdout, stderr io.Writer, o kldOpts) error {
 		opt.BOS = base.Tokenizer.BOS()
 	}
 	if o.saveBase != "" {
-		opt.Progress = kldProgress(stderr, "kld: saving base")
+		opt.Progress = newValueProgress(stderr, "kld: saving base", "windows", "")
 		hdr := eval.BaseHeader{Model: o.base, Text: o.text}
 		if err := atomicfile.Write(o.saveBase, func(w io.Writer) error {
 			return eval.SaveBase(w, base.Model, docs, opt, o.topK, hdr)
@@ -189,11 +189,7 @@ func runKLDFromFile(stdout, stderr io.Writer, o kldOpts) error {
 }
 
 func kldProgress(stderr io.Writer, desc string) func(done, total int, mean float64) {
-	p := newProgress(stderr, desc)
-	if p == nil {
-		return nil
-	}
-	return func(done, total int, _ float64) { p(done, total) }
+	return newValueProgress(stderr, desc, "windows", "kld")
 }
 
 func printKLD(w io.Writer, out kldOutput, asJSON bool) error {

@@ -45,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func newRoot() *cobra.Command {
+	// con wraps stderr with the progress settings for every subcommand.
+	con := &console{every: defaultProgressEvery}
 	root := &cobra.Command{
 		Use:   "lsalign",
 		Short: "Long-Short Alignment: measure and improve length generalization of language models",
@@ -61,15 +63,25 @@ measures Long-Short Misalignment, and trains with the misalignment regularizer.`
 		// A GEMM backend asked for through LSALIGN_BLAS that cannot be used
 		// falls back to the native kernels; say so rather than let a
 		// comparison silently measure the wrong thing.
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if con.every <= 0 {
+				return usagef("--progress-every must be positive, got %s", con.every)
+			}
+			con.Writer = cmd.ErrOrStderr()
+			cmd.SetErr(con)
 			if os.Getenv(gemm.BackendEnv) == "" {
-				return
+				return nil
 			}
 			if err := gemm.BackendError(); err != nil {
 				fmt.Fprintln(cmd.ErrOrStderr(), "lsalign: warning:", err)
 			}
+			return nil
 		},
 	}
+	pf := root.PersistentFlags()
+	pf.BoolVarP(&con.quiet, "quiet", "q", false, "no progress output (messages and results still print)")
+	pf.DurationVar(&con.every, "progress-every", defaultProgressEvery,
+		"when stderr is not a terminal (logs, CI), print a progress line this often")
 	// The revision is looked up only when --version asks for it.
 	root.Version = buildinfo.Version
 	cobra.AddTemplateFunc("lsalignVersion", buildinfo.Describe)

@@ -4,12 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/lsalign/lsalign/align"
 	"github.com/lsalign/lsalign/eval"
@@ -196,34 +193,6 @@ func ropeName(s kernels.RopeScaling) string {
 		return fmt.Sprintf("abf (base %g)", s.NewBase)
 	}
 	return fmt.Sprintf("%s x%g", s.Type, s.Factor)
-}
-
-// isTerminal reports whether w is a terminal: progress bars go there, and
-// logs and pipes get plain lines or nothing.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// newProgress returns a progress callback drawing a bar on w when w is a
-// terminal, and nil (no progress) otherwise, so logs and pipes stay clean.
-func newProgress(w io.Writer, desc string) func(done, total int) {
-	if !isTerminal(w) {
-		return nil
-	}
-	var bar *progressbar.ProgressBar
-	return func(done, total int) {
-		if bar == nil {
-			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(desc),
-				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish(),
-				progressbar.OptionThrottle(100*time.Millisecond))
-		}
-		bar.Set(done)
-		if done == total {
-			bar.Finish()
-			bar = nil
-		}
-	}
 }
 
 // printJSON writes v as one line of JSON.

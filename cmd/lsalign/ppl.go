@@ -176,7 +176,7 @@ func runPPL(stdout, stderr io.Writer, o pplOpts) error {
 	for _, n := range ctxs {
 		r, err := eval.Perplexity(l.Model, docs, eval.PPLOptions{Ctx: n, Convention: o.convention, Stride: o.stride,
 			Chunks: o.chunks, PerPosition: o.perPosition != "",
-			ReplaceFirst: eval.AddsBOS(l.Tokenizer), BOS: l.Tokenizer.BOS(), Progress: newProgress(stderr, fmt.Sprintf("ppl @%d", n))})
+			ReplaceFirst: eval.AddsBOS(l.Tokenizer), BOS: l.Tokenizer.BOS(), Progress: newValueProgress(stderr, fmt.Sprintf("ppl @%d", n), "windows", "nll")})
 		if err != nil {
 			return fmt.Errorf("ctx %d: %w", n, err)
 		}

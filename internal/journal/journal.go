@@ -223,3 +223,50 @@ func (j *Journal) Path() string { return j.path }
 
 // Close closes the file.
 func (j *Journal) Close() error { return j.f.Close() }
+
+// Units lets an evaluation skip the units a journal already holds and
+// record the others, numbered 0, 1, 2, ... in the order they finish.
+type Units interface {
+	// Done returns unit i's record if an earlier run finished it.
+	Done(i int) (json.RawMessage, bool)
+	// Record keeps unit i's record; units are recorded in order.
+	Record(i int, rec any) error
+}
+
+// UnitLog is Units over a journal and the records it was opened with.
+type UnitLog struct {
+	j    *Journal
+	recs []json.RawMessage
+}
+
+// NewUnitLog numbers the records of an opened journal as units 0, 1, ...
+// and appends new units after them.
+func NewUnitLog(j *Journal, recs []json.RawMessage) *UnitLog { return &UnitLog{j: j, recs: recs} }
+
+// Done implements Units.
+func (u *UnitLog) Done(i int) (json.RawMessage, bool) {
+	if i < 0 || i >= len(u.recs) {
+		return nil, false
+	}
+	return u.recs[i], true
+}
+
+// Record implements Units.
+func (u *UnitLog) Record(i int, rec any) error {
+	if i != len(u.recs) {
+		return fmt.Errorf("journal %s: unit %d recorded out of order (next is %d)", u.j.path, i, len(u.recs))
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("journal %s: %w", u.j.path, err)
+	}
+	if err := u.j.Append(json.RawMessage(b)); err != nil {
+		return err
+	}
+	u.recs = append(u.recs, b)
+	return nil
+}
+
+// Len is how many units the journal holds: those it was opened with and
+// those recorded since.
+func (u *UnitLog) Len() int { return len(u.recs) }

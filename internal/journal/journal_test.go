@@ -133,3 +133,32 @@ func FuzzJournal(f *testing.F) {
 		}
 	})
 }
+
+func TestUnitLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "u.jsonl")
+	j, recs, _, err := Open(path, "grid", settings{}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := NewUnitLog(j, recs)
+	if _, ok := u.Done(0); ok {
+		t.Fatal("a new log has unit 0")
+	}
+	if err := u.Record(1, rec{1, 1}); err == nil {
+		t.Fatal("unit 1 recorded before unit 0")
+	}
+	u.Record(0, rec{0, 7})
+	u.Record(1, rec{1, 8})
+	j.Close()
+	j, recs, _, _ = Open(path, "grid", settings{}, true)
+	defer j.Close()
+	u = NewUnitLog(j, recs)
+	raw, ok := u.Done(1)
+	var r rec
+	if !ok || json.Unmarshal(raw, &r) != nil || r.Sum != 8 || u.Len() != 2 {
+		t.Fatalf("unit 1 after reopening: %s %v", raw, ok)
+	}
+	if _, ok := u.Done(2); ok || u.Record(2, rec{2, 9}) != nil || u.Len() != 3 {
+		t.Fatal("appending after the resumed units")
+	}
+}
