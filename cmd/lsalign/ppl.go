@@ -15,6 +15,7 @@ import (
 	"github.com/lsalign/lsalign/align"
 	"github.com/lsalign/lsalign/eval"
 	"github.com/lsalign/lsalign/internal/atomicfile"
+	"github.com/lsalign/lsalign/kernels"
 	"github.com/lsalign/lsalign/load"
 	"github.com/lsalign/lsalign/report"
 )
@@ -25,9 +26,25 @@ type pplOpts struct {
 	convention             string
 	stride                 int
 	chunks, maxTokens      int
-	perPosition            string
+	batchTokens            int
+	perPosition            bool
 	json                   bool
 	rope                   ropeFlags
+	out                    evalOut
+}
+
+// pplSettings decide ppl's numbers: a journal made with others cannot be resumed.
+type pplSettings struct {
+	Model       fileStamp           `json:"model"`
+	Tokenizer   fileStamp           `json:"tokenizer"`
+	Tokens      string              `json:"tokens_sha256"`
+	Ctx         int                 `json:"ctx"`
+	Convention  string              `json:"convention"`
+	Stride      int                 `json:"stride"`
+	Chunks      int                 `json:"chunks"`
+	PerPosition bool                `json:"per_position"`
+	RopeScaling kernels.RopeScaling `json:"rope_scaling"`
+	BatchTokens int                 `json:"batch_tokens"`
 }
 
 // pplResults is `ppl --json` with several context lengths.
@@ -62,10 +79,14 @@ predicts window token j+1. Conventions:
           and their last S predictions are scored.
 
 --max-tokens keeps only the first N tokens of the text and --chunks only the first N
-windows (llama.cpp's --chunks), for a quick estimate. --per-position FILE writes the mean
-NLL at each window position (CSV: ctx, pos, context_tokens, windows, nll, stderr) and a
-plot of it beside FILE (.png): NLL falling with the context a prediction sees, and
-flattening where the model stops using more of it.
+windows (llama.cpp's --chunks), for a quick estimate. --per-position writes the mean NLL
+at each window position to --out (nll_by_position.csv: ctx, pos, context_tokens,
+windows, nll, stderr; and nll_by_position.png): NLL falling with the context a
+prediction sees, and flattening where the model stops using more of it.
+
+Files go to --out (default runs/ppl): results.json, and a journal per length that
+records every finished batch of windows; --resume continues a killed run from it and
+gives the same numbers as an uninterrupted one.
 
 For each length it reports the mean NLL, PPL = exp(NLL), the predictions scored, and
 the standard error of the mean NLL as llama.cpp computes it; ppl_stderr = PPL × stderr
@@ -75,7 +96,8 @@ extrapolates) unless a --rope-scaling flag extends the context.`,
 		Example: `  lsalign ppl --model stories260K.gguf --text emma.txt --ctx 512 --convention half
   lsalign ppl --model m.gguf --text book.txt --ctx 1x,2x,4x,8x --json
   lsalign ppl --model m.gguf --text book.txt --ctx 2048 --rope-scaling yarn --rope-factor 4
-  lsalign ppl --model m.gguf --text book.txt --ctx 1x,4x --per-position nll_by_position.csv --chunks 50`,
+  lsalign ppl --model m.gguf --text book.txt --ctx 1x,4x --per-position --chunks 50 --out runs/ppl-m
+  lsalign ppl --model m.gguf --text book.txt --ctx 8x --out runs/ppl-m --resume     # after an interruption`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPPL(cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
@@ -90,9 +112,11 @@ extrapolates) unless a --rope-scaling flag extends the context.`,
 	f.IntVar(&o.stride, "stride", 0, "stride convention: window step and predictions scored per window (default ctx/2)")
 	f.IntVar(&o.chunks, "chunks", 0, "score only the first N windows of each length (0: all)")
 	f.IntVar(&o.maxTokens, "max-tokens", 0, "use only the first N tokens of the text (0: all)")
-	f.StringVar(&o.perPosition, "per-position", "", "write the mean NLL by window position to FILE (CSV) and a plot beside it (.png)")
+	f.IntVar(&o.batchTokens, "batch-tokens", 8192, "tokens per forward pass (bounds memory; a journal's batches follow it)")
+	f.BoolVar(&o.perPosition, "per-position", false, "write the mean NLL by window position to --out (CSV and plot)")
 	f.BoolVar(&o.json, "json", false, "print JSON: one object, or {results: [...]} for several lengths")
 	addRopeFlags(cmd, &o.rope)
+	addEvalOutFlags(cmd, &o.out, "ppl")
 	return cmd
 }
 
@@ -166,46 +190,74 @@ func runPPL(stdout, stderr io.Writer, o pplOpts) error {
 	if err := checkCount("--max-tokens", o.maxTokens, 0); err != nil {
 		return err
 	}
+	if err := checkCount("--batch-tokens", o.batchTokens, 1); err != nil {
+		return err
+	}
 	docs, err := readTokenDocs(l, o.text)
 	if err != nil {
 		return err
 	}
 	docs = eval.LimitTokens(docs, o.maxTokens)
 	noteExtrapolation(stderr, l, ctxs)
+	if err := o.out.prepare(); err != nil {
+		return err
+	}
+	defer o.out.close()
 	var results []eval.PPLResult
 	for _, n := range ctxs {
-		r, err := eval.Perplexity(l.Model, docs, eval.PPLOptions{Ctx: n, Convention: o.convention, Stride: o.stride,
-			Chunks: o.chunks, PerPosition: o.perPosition != "",
-			ReplaceFirst: eval.AddsBOS(l.Tokenizer), BOS: l.Tokenizer.BOS(), Progress: newValueProgress(stderr, fmt.Sprintf("ppl @%d", n), "windows", "nll")})
+		opt := eval.PPLOptions{Ctx: n, Convention: o.convention, Stride: o.stride, Chunks: o.chunks, PerPosition: o.perPosition,
+			MaxBatchTokens: o.batchTokens,
+			ReplaceFirst: eval.AddsBOS(l.Tokenizer), BOS: l.Tokenizer.BOS(),
+			Progress: newValueProgress(stderr, fmt.Sprintf("ppl @%d", n), "windows", "nll")}
+		settings := pplSettings{Model: stampOf(o.model), Tokenizer: stampOf(o.tokenizer), Tokens: tokensDigest(docs), Ctx: n,
+			Convention: o.convention, Stride: o.stride, Chunks: o.chunks, PerPosition: o.perPosition,
+			RopeScaling: l.Model.Config.RopeScaling, BatchTokens: opt.MaxBatchTokens}
+		if opt.Units, err = o.out.units(stderr, fmt.Sprintf("ppl-%d", n), settings); err != nil {
+			return err
+		}
+		r, err := eval.Perplexity(l.Model, docs, opt)
 		if err != nil {
-			return fmt.Errorf("ctx %d: %w", n, err)
+			return fmt.Errorf("%s, ctx %d: %w", o.model, n, err)
 		}
 		results = append(results, r)
 	}
-	if o.perPosition != "" {
-		if err := writePerPosition(o.perPosition, o.model, results); err != nil {
+	if o.perPosition {
+		csv := o.out.path("nll_by_position.csv")
+		if err := writePerPosition(csv, o.model, results); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "ppl: NLL by position written to %s and %s\n", o.perPosition, perPositionPNG(o.perPosition))
+		fmt.Fprintf(stderr, "ppl: NLL by position written to %s and %s\n", csv, perPositionPNG(csv))
+	}
+	var js any = pplResults{Model: o.model, Text: o.text, Results: results}
+	if len(results) == 1 {
+		js = pplResult{PPLResult: results[0], Model: o.model, Text: o.text}
+	}
+	if err := o.out.writeResults(js); err != nil {
+		return err
 	}
 	if o.json {
-		if len(results) == 1 {
-			return printJSON(stdout, pplResult{PPLResult: results[0], Model: o.model, Text: o.text})
-		}
-		return printJSON(stdout, pplResults{Model: o.model, Text: o.text, Results: results})
+		return printJSON(stdout, js)
 	}
-	t := report.Table{Header: []string{"ctx", "convention", "windows", "tokens", "nll", "ppl", "± (ppl)", "stderr (nll)"},
-		Align: []report.Align{report.Right, report.Left, report.Right, report.Right, report.Right, report.Right, report.Right, report.Right}}
+	fmt.Fprintf(stdout, "model %s, text %s, rope scaling %s\n\n%s", o.model, o.text, ropeName(l.Model.Config.RopeScaling),
+		pplTable(results).Markdown())
+	return nil
+}
+
+// pplTable is lm-evaluation-harness's layout: one row per metric with its
+// value, "±" and standard error (of the PPL, and of the mean NLL).
+func pplTable(results []eval.PPLResult) report.Table {
+	t := report.Table{Header: []string{"ctx", "convention", "windows", "tokens", "metric", "value", "", "stderr"},
+		Align: []report.Align{report.Right, report.Left, report.Right, report.Right, report.Left, report.Right, report.Left, report.Right}}
 	for _, r := range results {
 		conv := r.Convention
 		if r.Stride > 0 {
 			conv = fmt.Sprintf("stride %d", r.Stride)
 		}
 		t.AddRow(strconv.Itoa(r.Ctx), conv, strconv.Itoa(r.Windows), strconv.Itoa(r.Tokens),
-			fmt.Sprintf("%.4f", r.NLL), fmt.Sprintf("%.4f", r.PPL), fmt.Sprintf("%.4f", r.PPLStderr), fmt.Sprintf("%.5f", r.Stderr))
+			"ppl ↓", fmt.Sprintf("%.4f", r.PPL), "±", fmt.Sprintf("%.4f", r.PPLStderr))
+		t.AddRow("", "", "", "", "nll ↓", fmt.Sprintf("%.4f", r.NLL), "±", fmt.Sprintf("%.4f", r.Stderr))
 	}
-	fmt.Fprintf(stdout, "model %s, text %s, rope scaling %s\n\n%s", o.model, o.text, ropeName(l.Model.Config.RopeScaling), t.Markdown())
-	return nil
+	return t
 }
 
 // perPositionPNG is the plot written beside a --per-position file.

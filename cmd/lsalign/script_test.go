@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,11 +10,26 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-// TestMain lets the test binary run as the lsalign command inside scripts.
+// TestMain lets the test binary run as the lsalign command inside scripts,
+// and points the commands' default output folders ($LSALIGN_RUNS) at a
+// temporary folder, so that no test writes into the source tree.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(runsInTemp{m}, map[string]func(){
 		"lsalign": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
 	})
+}
+
+type runsInTemp struct{ m *testing.M }
+
+func (r runsInTemp) Run() int {
+	dir, err := os.MkdirTemp("", "lsalign-runs")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	os.Setenv(runsEnv, dir)
+	return r.m.Run()
 }
 
 // TestScript runs the command-line contracts in testdata/script/*.txtar.
