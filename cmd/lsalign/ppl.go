@@ -207,7 +207,7 @@ func runPPL(stdout, stderr io.Writer, o pplOpts) error {
 	for _, n := range ctxs {
 		opt := eval.PPLOptions{Ctx: n, Convention: o.convention, Stride: o.stride, Chunks: o.chunks, PerPosition: o.perPosition,
 			MaxBatchTokens: o.batchTokens,
-			ReplaceFirst: eval.AddsBOS(l.Tokenizer), BOS: l.Tokenizer.BOS(),
+			ReplaceFirst:   eval.AddsBOS(l.Tokenizer), BOS: l.Tokenizer.BOS(),
 			Progress: newValueProgress(stderr, fmt.Sprintf("ppl @%d", n), "windows", "nll")}
 		settings := pplSettings{Model: stampOf(o.model), Tokenizer: stampOf(o.tokenizer), Tokens: tokensDigest(docs), Ctx: n,
 			Convention: o.convention, Stride: o.stride, Chunks: o.chunks, PerPosition: o.perPosition,

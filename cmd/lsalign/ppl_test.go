@@ -81,7 +81,9 @@ func TestPPLLimitsAndPerPosition(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	var many struct{ Results []struct{ Ctx, Windows, Tokens int } }
+	var many struct {
+		Results []struct{ Ctx, Windows, Tokens int }
+	}
 	lastJSON(t, stdout, &many)
 	// 200 tokens: 12 windows of 16 and 6 of 32, cut to 3 by --chunks.
 	if len(many.Results) != 2 || many.Results[0].Windows != 3 || many.Results[1].Windows != 3 || many.Results[1].Tokens != 3*31 {
@@ -101,7 +103,9 @@ func TestPPLLimitsAndPerPosition(t *testing.T) {
 		}
 	}
 	results, _ := os.ReadFile(filepath.Join(out, "results.json"))
-	var saved struct{ Results []struct{ Ctx, Windows, Tokens int } }
+	var saved struct {
+		Results []struct{ Ctx, Windows, Tokens int }
+	}
 	if err := json.Unmarshal(results, &saved); err != nil || fmt.Sprint(saved) != fmt.Sprint(many) {
 		t.Fatalf("results.json %s does not hold what --json printed", results)
 	}
