@@ -1,11 +1,13 @@
 package eval
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
 
 	"github.com/lsalign/lsalign/align"
+	"github.com/lsalign/lsalign/internal/journal"
 	"github.com/lsalign/lsalign/internal/parallel"
 	"github.com/lsalign/lsalign/model"
 )
@@ -38,6 +40,9 @@ type KLDOptions struct {
 	// Progress, when set, is called after each batch with the windows done,
 	// the total and the running mean KLD.
 	Progress func(done, total int, meanKLD float64)
+	// Units, when set, records each finished batch's per-token values and
+	// skips the batches an interrupted run finished (see internal/journal).
+	Units journal.Units
 }
 
 // KLDResult holds llama.cpp's statistics blocks. Stderr fields are the
@@ -130,18 +135,15 @@ func KLDivergence(base, m *model.Model, docs [][]int32, opt KLDOptions) (KLDResu
 	}
 	V := m.Config.Vocab
 	maxB := plan.batchSize(opt.MaxBatchTokens, V)
-	var acc kldAccumulator
-	stats := make([]tokenStats, maxB*plan.scored())
-	err = plan.forEachBatch(docs, maxB, func(wb windowBatch) error {
+	tokens, err := runKLDBatches(docs, plan, maxB, opt, nil, func(wb windowBatch, stats []tokenStats) error {
 		if err := wb.forward(base, plan.ctx); err != nil {
 			return fmt.Errorf("kld: base: %w", err)
 		}
 		if err := wb.forward(m, plan.ctx); err != nil {
 			return fmt.Errorf("kld: model: %w", err)
 		}
-		n := len(wb.rows)
 		pl, ql := base.Logits(), m.Logits()
-		parallel.For(n, 8, func(lo, hi int) {
+		parallel.For(len(stats), 8, func(lo, hi int) {
 			lp, lq := make([]float64, V), make([]float64, V)
 			for i := lo; i < hi; i++ {
 				logSoftmax64(lp, pl[i*V:(i+1)*V])
@@ -149,8 +151,85 @@ func KLDivergence(base, m *model.Model, docs [][]int32, opt KLDOptions) (KLDResu
 				stats[i] = exactTokenStats(lp, lq, wb.targets[i])
 			}
 		})
-		if err := checkFiniteStats(stats[:n], wb, plan); err != nil {
-			return err
+		return nil
+	})
+	if err != nil {
+		return KLDResult{}, err
+	}
+	return summarizeKLD(tokens, plan, 0), nil
+}
+
+// kldBatch is one batch's per-token values, the unit a journal records.
+type kldBatch struct {
+	NLL     []float64 `json:"nll"`
+	NLLBase []float64 `json:"nll_base"`
+	KLD     []float64 `json:"kld"`
+	DeltaP  []float64 `json:"delta_p"`
+	SameTop []bool    `json:"same_top"`
+}
+
+func (b kldBatch) stats() ([]tokenStats, error) {
+	n := len(b.NLL)
+	if len(b.NLLBase) != n || len(b.KLD) != n || len(b.DeltaP) != n || len(b.SameTop) != n {
+		return nil, fmt.Errorf("per-token lists of different lengths")
+	}
+	ts := make([]tokenStats, n)
+	for i := range ts {
+		ts[i] = tokenStats{nll: b.NLL[i], nllBase: b.NLLBase[i], kld: b.KLD[i], pDiff: b.DeltaP[i], sameTop: b.SameTop[i]}
+	}
+	return ts, nil
+}
+
+func newKLDBatch(ts []tokenStats) kldBatch {
+	var b kldBatch
+	for _, t := range ts {
+		b.NLL, b.NLLBase, b.KLD = append(b.NLL, t.nll), append(b.NLLBase, t.nllBase), append(b.KLD, t.kld)
+		b.DeltaP, b.SameTop = append(b.DeltaP, t.pDiff), append(b.SameTop, t.sameTop)
+	}
+	return b
+}
+
+// runKLDBatches drives a comparison batch by batch: each calls every (when
+// set) and then score, unless opt.Units holds the batch from an
+// interrupted run; the per-token values are checked, recorded and
+// collected in order.
+func runKLDBatches(docs [][]int32, plan windowPlan, maxB int, opt KLDOptions, every func(windowBatch) error,
+	score func(windowBatch, []tokenStats) error) ([]tokenStats, error) {
+	var acc kldAccumulator
+	stats := make([]tokenStats, maxB*plan.scored())
+	err := plan.forEachBatch(docs, maxB, func(wb windowBatch) error {
+		if every != nil {
+			if err := every(wb); err != nil {
+				return err
+			}
+		}
+		n := len(wb.rows)
+		if raw, ok := unitDone(opt.Units, wb.index); ok {
+			var b kldBatch
+			var ts []tokenStats
+			err := json.Unmarshal(raw, &b)
+			if err == nil {
+				ts, err = b.stats()
+			}
+			if err == nil && len(ts) != n {
+				err = fmt.Errorf("%d values for %d predictions", len(ts), n)
+			}
+			if err != nil {
+				return fmt.Errorf("kld: resuming batch %d: %w", wb.index, err)
+			}
+			copy(stats, ts)
+		} else {
+			if err := score(wb, stats[:n]); err != nil {
+				return err
+			}
+			if err := checkFiniteStats(stats[:n], wb, plan); err != nil {
+				return err
+			}
+			if opt.Units != nil {
+				if err := opt.Units.Record(wb.index, newKLDBatch(stats[:n])); err != nil {
+					return err
+				}
+			}
 		}
 		acc.add(stats[:n])
 		if opt.Progress != nil {
@@ -158,10 +237,15 @@ func KLDivergence(base, m *model.Model, docs [][]int32, opt KLDOptions) (KLDResu
 		}
 		return nil
 	})
-	if err != nil {
-		return KLDResult{}, err
+	return acc.tokens, err
+}
+
+// unitDone looks unit i up in units, which may be nil.
+func unitDone(units journal.Units, i int) (json.RawMessage, bool) {
+	if units == nil {
+		return nil, false
 	}
-	return summarizeKLD(acc.tokens, plan, 0), nil
+	return units.Done(i)
 }
 
 func checkKLDModels(base, m *model.Model) error {

@@ -174,7 +174,7 @@ func saveAndCompare(t *testing.T, base, m *model.Model, docs [][]int32, opt KLDO
 	if bf.Header.Model != "base.gguf" || bf.Header.Ctx != opt.Ctx || bf.Header.BOS != opt.BOS {
 		t.Fatalf("header %+v does not keep what was saved", bf.Header)
 	}
-	r, err := KLDivergenceFromBase(m, bf, opt.MaxBatchTokens, nil)
+	r, err := KLDivergenceFromBase(m, bf, KLDOptions{MaxBatchTokens: opt.MaxBatchTokens})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func FuzzOpenBase(f *testing.F) {
 		if bf.Header.Vocab != 29 {
 			return
 		}
-		KLDivergenceFromBase(base, bf, 0, nil) // errors are fine; panics are not
+		KLDivergenceFromBase(base, bf, KLDOptions{}) // errors are fine; panics are not
 	})
 }
 

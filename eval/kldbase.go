@@ -317,9 +317,10 @@ func readBase(f *os.File, path string) (*BaseFile, error) {
 	return b, nil
 }
 
-// KLDivergenceFromBase compares m with a saved base on the saved windows.
-// The base file is consumed: it can be used once.
-func KLDivergenceFromBase(m *model.Model, b *BaseFile, maxBatchTokens int, progress func(done, total int, meanKLD float64)) (KLDResult, error) {
+// KLDivergenceFromBase compares m with a saved base on the saved windows;
+// of opt it uses MaxBatchTokens, Progress and Units (the windows are the
+// file's). The base file is consumed: it can be used once.
+func KLDivergenceFromBase(m *model.Model, b *BaseFile, opt KLDOptions) (KLDResult, error) {
 	h := b.Header
 	if m.Config.Head != model.HeadLM {
 		return KLDResult{}, fmt.Errorf("kld: the model has a %q head; KL divergence needs next-token logits", m.Config.Head)
@@ -332,19 +333,20 @@ func KLDivergenceFromBase(m *model.Model, b *BaseFile, maxBatchTokens int, progr
 		return KLDResult{}, err
 	}
 	V, rec := h.Vocab, h.recordSize()
-	maxB := plan.batchSize(maxBatchTokens, V)
+	maxB := plan.batchSize(opt.MaxBatchTokens, V)
 	buf := make([]byte, maxB*plan.scored()*rec)
-	stats := make([]tokenStats, maxB*plan.scored())
-	var acc kldAccumulator
-	err = plan.forEachBatch(b.tokens, maxB, func(wb windowBatch) error {
-		n := len(wb.rows)
-		if _, err := io.ReadFull(b.r, buf[:n*rec]); err != nil {
+	readRecords := func(wb windowBatch) error { // every batch, so the file stays in step
+		if _, err := io.ReadFull(b.r, buf[:len(wb.rows)*rec]); err != nil {
 			return fmt.Errorf("%s: records of window %d: %w", b.Path, wb.first, err)
 		}
+		return nil
+	}
+	tokens, err := runKLDBatches(b.tokens, plan, maxB, opt, readRecords, func(wb windowBatch, stats []tokenStats) error {
 		if err := wb.forward(m, plan.ctx); err != nil {
 			return fmt.Errorf("kld: model: %w", err)
 		}
 		logits := m.Logits()
+		n := len(stats)
 		errs := make([]error, n)
 		parallel.For(n, 8, func(lo, hi int) {
 			lq, mark := make([]float64, V), make([]bool, V)
@@ -359,13 +361,6 @@ func KLDivergenceFromBase(m *model.Model, b *BaseFile, maxBatchTokens int, progr
 				return fmt.Errorf("%s: window %d, position %d: %w", b.Path, wb.first+i/per, plan.first+i%per, e)
 			}
 		}
-		if err := checkFiniteStats(stats[:n], wb, plan); err != nil {
-			return err
-		}
-		acc.add(stats[:n])
-		if progress != nil {
-			progress(wb.first+wb.B, len(plan.wins), acc.mean())
-		}
 		return nil
 	})
 	if err != nil {
@@ -375,7 +370,7 @@ func KLDivergenceFromBase(m *model.Model, b *BaseFile, maxBatchTokens int, progr
 	if topK == V {
 		topK = 0 // every log-probability was kept: exact
 	}
-	return summarizeKLD(acc.tokens, plan, topK), nil
+	return summarizeKLD(tokens, plan, topK), nil
 }
 
 // recordTokenStats compares one saved record with the model's log-probs;

@@ -10,16 +10,30 @@ import (
 
 	"github.com/lsalign/lsalign/eval"
 	"github.com/lsalign/lsalign/internal/atomicfile"
+	"github.com/lsalign/lsalign/kernels"
 	"github.com/lsalign/lsalign/load"
 )
 
 type kldOpts struct {
 	base, baseFile, model, tokenizer, text string
 	ctx                                    string
-	chunks, topK                           int
+	chunks, topK, batchTokens              int
 	saveBase                               string
 	json                                   bool
 	rope                                   ropeFlags
+	out                                    evalOut
+}
+
+// kldSettings decide kld's numbers: a journal made with others cannot be resumed.
+type kldSettings struct {
+	Base        fileStamp           `json:"base"`
+	Model       fileStamp           `json:"model"`
+	Tokens      string              `json:"tokens_sha256"`
+	Ctx         int                 `json:"ctx"`
+	BOS         int32               `json:"bos"`
+	Chunks      int                 `json:"chunks"`
+	RopeScaling kernels.RopeScaling `json:"rope_scaling"`
+	BatchTokens int                 `json:"batch_tokens"`
 }
 
 // kldOutput is `kld --json`.
@@ -38,6 +52,9 @@ func newKLDCmd() *cobra.Command {
 		Long: `kld compares the next-token distributions of --model (Q) with those of --base (P) on
 the same text: a quantized against a float model, a RoPE-scaled variant against its base
 (the --rope-* flags apply to --model only), a fine-tuned model against its init.
+
+Files go to --out (default runs/kld): results.json and a journal of finished batches
+that --resume continues from (--save-base writes where it says).
 
 Windows follow llama.cpp's perplexity --kl-divergence: the text (each document tokenized
 once with the base's tokenizer, BOS first where it adds BOS) is cut into non-overlapping
@@ -71,10 +88,12 @@ the vocabulary); the report says so.`,
 	f.StringVar(&o.text, "text", "", "text file, or directory of .txt files (one document each)")
 	f.StringVar(&o.ctx, "ctx", "1x", "window length: tokens, or a multiple of the base's training context (1x)")
 	f.IntVar(&o.chunks, "chunks", 0, "use only the first N windows (0: all), as llama.cpp's --chunks")
+	f.IntVar(&o.batchTokens, "batch-tokens", 8192, "tokens per forward pass (bounds memory; a journal's batches follow it)")
 	f.StringVar(&o.saveBase, "save-base", "", "write the base's log-probabilities to FILE for later --base-file runs")
 	f.IntVar(&o.topK, "top-k", 256, "--save-base: log-probabilities kept per token (the rest is kept as one mass)")
 	f.BoolVar(&o.json, "json", false, "print the results as one JSON object")
 	addRopeFlags(cmd, &o.rope)
+	addEvalOutFlags(cmd, &o.out, "kld")
 	return cmd
 }
 
@@ -92,6 +111,8 @@ func (o kldOpts) check() error {
 		return usagef("--chunks must not be negative, got %d", o.chunks)
 	case o.topK < 1:
 		return usagef("--top-k must be positive, got %d", o.topK)
+	case o.batchTokens < 1:
+		return usagef("--batch-tokens must be positive, got %d", o.batchTokens)
 	}
 	return nil
 }
@@ -115,7 +136,7 @@ func runKLD(stdout, stderr io.Writer, o kldOpts) error {
 	if err != nil {
 		return err
 	}
-	opt := eval.KLDOptions{Ctx: lengths[0], BOS: -1, Chunks: o.chunks}
+	opt := eval.KLDOptions{Ctx: lengths[0], BOS: -1, Chunks: o.chunks, MaxBatchTokens: o.batchTokens}
 	if eval.AddsBOS(base.Tokenizer) {
 		opt.BOS = base.Tokenizer.BOS()
 	}
@@ -136,12 +157,28 @@ func runKLD(stdout, stderr io.Writer, o kldOpts) error {
 	if err != nil {
 		return err
 	}
-	opt.Progress = kldProgress(stderr, "kld")
-	r, err := eval.KLDivergence(base.Model, m.Model, docs, opt)
-	if err != nil {
+	if err := o.out.prepare(); err != nil {
 		return err
 	}
-	return printKLD(stdout, kldOutput{KLDResult: r, Base: o.base, Model: o.model, Text: o.text}, o.json)
+	defer o.out.close()
+	opt.Progress = kldProgress(stderr, "kld")
+	if opt.Units, err = o.out.units(stderr, "kld", kldSettings{Base: stampOf(o.base), Model: stampOf(o.model), Tokens: tokensDigest(docs),
+		Ctx: opt.Ctx, BOS: opt.BOS, Chunks: opt.Chunks, RopeScaling: m.Model.Config.RopeScaling, BatchTokens: o.batchTokens}); err != nil {
+		return err
+	}
+	r, err := eval.KLDivergence(base.Model, m.Model, docs, opt)
+	if err != nil {
+		return fmt.Errorf("%s against %s: %w", o.model, o.base, err)
+	}
+	return o.finish(stdout, kldOutput{KLDResult: r, Base: o.base, Model: o.model, Text: o.text})
+}
+
+// finish writes results.json and prints the report.
+func (o kldOpts) finish(stdout io.Writer, out kldOutput) error {
+	if err := o.out.writeResults(out); err != nil {
+		return err
+	}
+	return printKLD(stdout, out, o.json)
 }
 
 // loadKLDModel loads --model with its RoPE flags and checks that it reads
@@ -177,15 +214,24 @@ func runKLDFromFile(stdout, stderr io.Writer, o kldOpts) error {
 	if err != nil {
 		return err
 	}
-	r, err := eval.KLDivergenceFromBase(m.Model, bf, 0, kldProgress(stderr, "kld"))
-	if err != nil {
+	if err := o.out.prepare(); err != nil {
 		return err
+	}
+	defer o.out.close()
+	opt := eval.KLDOptions{Progress: kldProgress(stderr, "kld"), MaxBatchTokens: o.batchTokens}
+	if opt.Units, err = o.out.units(stderr, "kld", kldSettings{Base: stampOf(o.baseFile), Model: stampOf(o.model),
+		Ctx: bf.Header.Ctx, BOS: bf.Header.BOS, RopeScaling: m.Model.Config.RopeScaling, BatchTokens: o.batchTokens}); err != nil {
+		return err
+	}
+	r, err := eval.KLDivergenceFromBase(m.Model, bf, opt)
+	if err != nil {
+		return fmt.Errorf("%s against %s: %w", o.model, o.baseFile, err)
 	}
 	base := bf.Header.Model
 	if base == "" {
 		base = o.baseFile
 	}
-	return printKLD(stdout, kldOutput{KLDResult: r, Base: base, Model: o.model, Text: bf.Header.Text}, o.json)
+	return o.finish(stdout, kldOutput{KLDResult: r, Base: base, Model: o.model, Text: bf.Header.Text})
 }
 
 func kldProgress(stderr io.Writer, desc string) func(done, total int, mean float64) {

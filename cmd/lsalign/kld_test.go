@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,6 +82,38 @@ func TestKLDCommand(t *testing.T) {
 		code, _, errs := runCLI(t, append([]string{"kld"}, tc.args...)...)
 		if code != tc.code || !strings.Contains(errs, tc.want) {
 			t.Errorf("%v: exit %d, %q; want %d, %q", tc.args, code, errs, tc.code, tc.want)
+		}
+	}
+}
+
+// TestKLDResume damages a finished run's journal as a kill would and
+// checks that --resume gives byte-identical results, live and from a
+// saved base.
+func TestKLDResume(t *testing.T) {
+	dir := tinyModelDir(t, 32)
+	text := textFile(t, "a.txt", 1500)
+	out := filepath.Join(t.TempDir(), "run")
+	saved := filepath.Join(t.TempDir(), "b.kldbase")
+	for _, args := range [][]string{
+		{"kld", "--base", dir, "--text", text, "--save-base", saved},
+		{"kld", "--base-file", saved},
+	} {
+		args = append(args, "--model", dir, "--rope-scaling", "linear", "--rope-factor", "2", "--ctx", "16",
+			"--batch-tokens", "64", "--out", out, "--json")
+		code, whole, errs := runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		jpath := filepath.Join(out, "kld.journal.jsonl")
+		j, _ := os.ReadFile(jpath)
+		lines := strings.SplitAfter(string(j), "\n")
+		if len(lines) < 5 {
+			t.Fatalf("journal of %d lines; the test needs several batches", len(lines))
+		}
+		os.WriteFile(jpath, []byte(lines[0]+lines[1]+lines[2]+lines[3][:10]), 0o644)
+		code, resumed, errs := runCLI(t, append(args, "--resume")...)
+		if code != 0 || resumed != whole || !strings.Contains(errs, "resuming after 2 finished units") {
+			t.Fatalf("%v --resume: exit %d (%s)\n%s\nuninterrupted:\n%s", args, code, errs, resumed, whole)
 		}
 	}
 }
