@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
+	"github.com/lsalign/lsalign/internal/journal"
 	"github.com/lsalign/lsalign/internal/rng"
 	"github.com/lsalign/lsalign/model"
 	"github.com/lsalign/lsalign/tokenizer"
@@ -39,6 +41,9 @@ type GridOptions struct {
 	Seed    uint64
 	// Progress, when set, is called after each trial.
 	Progress func(done, total int)
+	// Units, when set, records each finished trial and skips those an
+	// interrupted run finished (see internal/journal).
+	Units journal.Units
 }
 
 // Trial is one decoded case.
@@ -63,28 +68,16 @@ type Cell struct {
 	Depth    float64 `json:"depth"`
 	Correct  int     `json:"correct"`
 	Trials   int     `json:"trials"`
-	Accuracy float64 `json:"accuracy"`
-	Skipped  string  `json:"skipped,omitempty"`
+	Accuracy Float  `json:"accuracy"` // null when skipped
+	Skipped  string `json:"skipped,omitempty"`
 }
 
-// MarshalJSON writes a skipped cell's accuracy as null.
-func (c Cell) MarshalJSON() ([]byte, error) {
-	type plain Cell
-	out := struct {
-		plain
-		Accuracy *float64 `json:"accuracy"`
-	}{plain: plain(c)}
-	if c.Skipped == "" {
-		out.Accuracy = &c.Accuracy
-	}
-	return json.Marshal(out)
-}
 
 // GridResult holds every cell (lengths outer, depths inner) and trial.
 type GridResult struct {
 	Lengths  []int     `json:"lengths"`
 	Depths   []float64 `json:"depths"`
-	Accuracy float64   `json:"accuracy"` // mean score over the trials run (NaN if every cell was skipped)
+	Accuracy Float     `json:"accuracy"` // mean score over the trials run (NaN, null in JSON, if every cell was skipped)
 	Cells    []Cell    `json:"cells"`
 	Trials   []Trial   `json:"trials"`
 }
@@ -132,7 +125,7 @@ func RunGrid(m *model.Model, tok *tokenizer.Tokenizer, opt GridOptions, build Bu
 	total, done, sum := len(opt.Lengths)*len(opt.Depths)*opt.Trials, 0, 0.0
 	for _, length := range opt.Lengths {
 		for _, depth := range opt.Depths {
-			cell, trials, err := runCell(dec, tok, opt, build, length, depth, func(n int) {
+			cell, trials, err := runCell(dec, tok, opt, build, len(res.Cells), length, depth, func(n int) {
 				done += n
 				if opt.Progress != nil {
 					opt.Progress(done, total)
@@ -148,59 +141,112 @@ func RunGrid(m *model.Model, tok *tokenizer.Tokenizer, opt GridOptions, build Bu
 			res.Cells = append(res.Cells, cell)
 		}
 	}
-	res.Accuracy = math.NaN()
+	res.Accuracy = Float(math.NaN())
 	if len(res.Trials) > 0 {
-		res.Accuracy = sum / float64(len(res.Trials))
+		res.Accuracy = Float(sum / float64(len(res.Trials)))
 	}
 	return res, nil
 }
 
-// runCell decodes the trials of one cell, calling tick with the trials
-// finished (or skipped) after each.
-func runCell(dec *greedyDecoder, tok *tokenizer.Tokenizer, opt GridOptions, build Builder, length int, depth float64, tick func(int)) (Cell, []Trial, error) {
+// gridUnit is what a journal records for one trial slot: the trial, or
+// the reason its cell was skipped.
+type gridUnit struct {
+	Trial   *Trial `json:"trial,omitempty"`
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// runCell decodes the trials of one cell (cell number ci of the grid),
+// calling tick with the trials finished (or skipped) after each.
+func runCell(dec *greedyDecoder, tok *tokenizer.Tokenizer, opt GridOptions, build Builder, ci, length int, depth float64, tick func(int)) (Cell, []Trial, error) {
 	cell := Cell{Length: length, Depth: depth}
-	eos := tok.EOS()
-	stop := func(id int32) bool { return id == eos }
 	var trials []Trial
 	var sum float64
 	for trial := range opt.Trials {
-		c, err := build(tok, length, depth, trial, rng.New(trialSeed(opt.Seed, length, depth, trial)))
-		var tl *tooLongError
-		if errors.As(err, &tl) {
-			cell.Skipped, cell.Correct, cell.Accuracy = tl.Error(), 0, math.NaN()
+		slot := ci*opt.Trials + trial
+		u, err := gridTrial(dec, tok, opt, build, slot, length, depth, trial)
+		if err != nil {
+			return Cell{}, nil, fmt.Errorf("length %d, depth %g, trial %d: %w", length, depth, trial, err)
+		}
+		if u.Skipped != "" {
+			// The rest of the cell cannot fit either; the journal holds a
+			// marker for each of its slots, so unit numbers stay fixed.
+			for rest := trial + 1; rest < opt.Trials && opt.Units != nil; rest++ {
+				if _, ok := opt.Units.Done(ci*opt.Trials + rest); !ok {
+					if err := opt.Units.Record(ci*opt.Trials+rest, u); err != nil {
+						return Cell{}, nil, err
+					}
+				}
+			}
+			cell.Skipped, cell.Correct, cell.Accuracy = u.Skipped, 0, Float(math.NaN())
 			tick(opt.Trials - trial)
 			return cell, nil, nil
 		}
-		if err != nil {
-			return Cell{}, nil, fmt.Errorf("length %d, depth %g, trial %d: %w", length, depth, trial, err)
-		}
-		var done func([]int32) bool
-		if c.Done != nil {
-			done = func(ids []int32) bool { return c.Done(tok.Decode(ids)) }
-		}
-		out, err := dec.decode(c.Prompt, c.MaxNew, stop, done)
-		if err != nil {
-			return Cell{}, nil, fmt.Errorf("length %d, depth %g, trial %d: %w", length, depth, trial, err)
-		}
-		text := tok.Decode(out)
-		score := 0.0
-		switch {
-		case c.Partial != nil:
-			score = c.Partial(text)
-		case c.Score(text):
-			score = 1
-		}
-		if score == 1 {
+		t := *u.Trial
+		if t.Correct {
 			cell.Correct++
 		}
-		sum += score
-		trials = append(trials, Trial{Length: length, Depth: depth, Trial: trial, Task: c.Task,
-			PromptTokens: len(c.Prompt), Answer: c.Answer, Output: text, Score: score, Correct: score == 1})
+		sum += t.Score
+		trials = append(trials, t)
 		tick(1)
 	}
 	cell.Trials = len(trials)
-	cell.Accuracy = sum / float64(len(trials))
+	cell.Accuracy = Float(sum / float64(len(trials)))
 	return cell, trials, nil
+}
+
+// gridTrial builds and decodes one trial, or takes it from opt.Units when
+// an interrupted run finished it.
+func gridTrial(dec *greedyDecoder, tok *tokenizer.Tokenizer, opt GridOptions, build Builder, slot, length int, depth float64, trial int) (gridUnit, error) {
+	if raw, ok := unitDone(opt.Units, slot); ok {
+		var u gridUnit
+		if err := json.Unmarshal(raw, &u); err != nil || (u.Trial == nil) == (u.Skipped == "") {
+			return u, fmt.Errorf("resuming: journal unit %d is not a trial", slot)
+		}
+		if u.Trial != nil && (u.Trial.Length != length || u.Trial.Depth != depth || u.Trial.Trial != trial) {
+			return u, fmt.Errorf("resuming: journal unit %d holds length %d, depth %g, trial %d", slot, u.Trial.Length, u.Trial.Depth, u.Trial.Trial)
+		}
+		return u, nil
+	}
+	u, err := decodeTrial(dec, tok, opt, build, length, depth, trial)
+	if err != nil {
+		return u, err
+	}
+	if opt.Units != nil {
+		err = opt.Units.Record(slot, u)
+	}
+	return u, err
+}
+
+func decodeTrial(dec *greedyDecoder, tok *tokenizer.Tokenizer, opt GridOptions, build Builder, length int, depth float64, trial int) (gridUnit, error) {
+	c, err := build(tok, length, depth, trial, rng.New(trialSeed(opt.Seed, length, depth, trial)))
+	var tl *tooLongError
+	if errors.As(err, &tl) {
+		return gridUnit{Skipped: tl.Error()}, nil
+	}
+	if err != nil {
+		return gridUnit{}, err
+	}
+	eos := tok.EOS()
+	var done func([]int32) bool
+	if c.Done != nil {
+		done = func(ids []int32) bool { return c.Done(tok.Decode(ids)) }
+	}
+	out, err := dec.decode(c.Prompt, c.MaxNew, func(id int32) bool { return id == eos }, done)
+	if err != nil {
+		return gridUnit{}, err
+	}
+	// Invalid UTF-8 (a token cut inside a character) becomes U+FFFD here, so
+	// the trial reads the same from JSON, a journal included.
+	text := strings.ToValidUTF8(tok.Decode(out), "\uFFFD")
+	score := 0.0
+	switch {
+	case c.Partial != nil:
+		score = c.Partial(text)
+	case c.Score(text):
+		score = 1
+	}
+	return gridUnit{Trial: &Trial{Length: length, Depth: depth, Trial: trial, Task: c.Task,
+		PromptTokens: len(c.Prompt), Answer: c.Answer, Output: text, Score: score, Correct: score == 1}}, nil
 }
 
 // fitUnits finds the largest n for which text(n) encodes (with BOS where

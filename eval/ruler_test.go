@@ -178,14 +178,14 @@ func TestRulerGridSkipsCellsThatCannotFit(t *testing.T) {
 	}
 	for j := range 2 {
 		short, long := res.Cell(0, j), res.Cell(1, j)
-		if !strings.Contains(short.Skipped, "more than the length 20") || !math.IsNaN(short.Accuracy) || short.Trials != 0 {
+		if !strings.Contains(short.Skipped, "more than the length 20") || !math.IsNaN(float64(short.Accuracy)) || short.Trials != 0 {
 			t.Errorf("20-token cell %+v should be skipped with the reason", short)
 		}
-		if long.Skipped != "" || long.Trials != 2 || math.IsNaN(long.Accuracy) {
+		if long.Skipped != "" || long.Trials != 2 || math.IsNaN(float64(long.Accuracy)) {
 			t.Errorf("800-token cell %+v should run", long)
 		}
 	}
-	if len(res.Trials) != 4 || math.IsNaN(res.Accuracy) {
+	if len(res.Trials) != 4 || math.IsNaN(float64(res.Accuracy)) {
 		t.Fatalf("%d trials, accuracy %g", len(res.Trials), res.Accuracy)
 	}
 	js, err := json.Marshal(res.Cell(0, 0))

@@ -191,7 +191,7 @@ func passkeyAccuracy(m *model.Model, tok *tokenizer.Tokenizer, lengths []int, de
 	acc := make([]float64, len(lengths))
 	for i := range lengths {
 		for j := range depths {
-			acc[i] += g.Cell(i, j).Accuracy / float64(len(depths))
+			acc[i] += float64(g.Cell(i, j).Accuracy) / float64(len(depths))
 		}
 	}
 	return acc, nil

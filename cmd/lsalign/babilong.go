@@ -55,7 +55,7 @@ and writes a heat map (--png). Small models score near 0; that is the honest res
 			return runBabilong(cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},
 	}
-	addGridFlags(cmd, &o.grid, "babilong.png")
+	addGridFlags(cmd, &o.grid, "babilong")
 	f := cmd.Flags()
 	f.IntVar(&o.trials, "trials", 3, "trials per task, length and depth")
 	f.StringSliceVar(&o.babi, "babi", nil, "bAbI task files, or directories of qa*.txt files")
@@ -94,6 +94,19 @@ func runBabilong(stdout, stderr io.Writer, o babilongOpts) error {
 	}
 	l, grid, err := o.grid.setup(stderr, "babilong", o.trials*len(tasks))
 	if err != nil {
+		return err
+	}
+	defer o.grid.out.close()
+	babi := make([]fileStamp, len(o.babi))
+	for i, b := range o.babi {
+		babi[i] = stampOf(b)
+	}
+	if err := o.grid.journal(stderr, "babilong", l, &grid, struct {
+		Babi       []fileStamp `json:"babi"`
+		Background fileStamp   `json:"background"`
+		Spread     float64     `json:"spread"`
+		Template   string      `json:"template"`
+	}{babi, stampOf(o.background), o.spread, o.template}); err != nil {
 		return err
 	}
 	grid.Progress = newProgress(stderr, "babilong")

@@ -21,30 +21,64 @@ import (
 	"github.com/lsalign/lsalign/report"
 )
 
-// gridFlags are the flags passkey and babilong share.
+// gridFlags are the flags passkey, babilong and ruler share.
 type gridFlags struct {
 	model, tokenizer string
 	lengths          []string
-	depths           []float64
+	depths           floatList
 	seed             uint64
 	maxNew           int
 	png              string
 	json             bool
 	rope             ropeFlags
+	out              evalOut
 }
 
-func addGridFlags(cmd *cobra.Command, g *gridFlags, png string) {
+// gridSettings decide a grid's numbers: a journal made with others cannot
+// be resumed. Task holds what the command adds (template, files, ...).
+type gridSettings struct {
+	Model       fileStamp           `json:"model"`
+	Tokenizer   fileStamp           `json:"tokenizer"`
+	RopeScaling kernels.RopeScaling `json:"rope_scaling"`
+	Lengths     []int               `json:"lengths"`
+	Depths      []float64           `json:"depths"`
+	Trials      int                 `json:"trials"`
+	Seed        uint64              `json:"seed"`
+	MaxNew      int                 `json:"max_new"`
+	Task        any                 `json:"task"`
+}
+
+// journal opens the grid's journal NAME in --out and sets opt.Units.
+func (g *gridFlags) journal(stderr io.Writer, name string, l *load.Loaded, opt *eval.GridOptions, task any) error {
+	u, err := g.out.units(stderr, name, gridSettings{Model: stampOf(g.model), Tokenizer: stampOf(g.tokenizer),
+		RopeScaling: l.Model.Config.RopeScaling, Lengths: opt.Lengths, Depths: opt.Depths, Trials: opt.Trials,
+		Seed: opt.Seed, MaxNew: g.maxNew, Task: task})
+	opt.Units = u
+	return err
+}
+
+// pngPath is --png, or NAME.png in --out.
+func (g gridFlags) pngPath(name string) string {
+	if g.png != "" {
+		return g.png
+	}
+	return g.out.path(name + ".png")
+}
+
+func addGridFlags(cmd *cobra.Command, g *gridFlags, name string) {
+	g.depths = floatList{0, 0.25, 0.5, 0.75, 1}
 	f := cmd.Flags()
 	f.StringVar(&g.model, "model", "", "model file or directory")
 	f.StringVar(&g.tokenizer, "tokenizer", "", "tokenizer file, if the model brings none (or to replace it)")
 	f.StringSliceVar(&g.lengths, "lengths", []string{"1x", "2x", "4x"},
 		"prompt lengths in tokens, or multiples of the training context")
-	f.Float64SliceVar(&g.depths, "depths", []float64{0, 0.25, 0.5, 0.75, 1}, "depths in [0, 1]: 0 = start of the text, 1 = end")
+	f.Var(&g.depths, "depths", "depths in [0, 1]: 0 = start of the text, 1 = end")
 	f.Uint64Var(&g.seed, "seed", 0, "seed of the generated cases")
 	f.IntVar(&g.maxNew, "max-new", 0, "tokens to generate (default: see above)")
-	f.StringVar(&g.png, "png", png, "heat map of accuracy by length and depth (\"\" for none)")
+	f.StringVar(&g.png, "png", "", "heat map file (default: "+name+".png in --out)")
 	f.BoolVar(&g.json, "json", false, "print the grid, every trial and the settings as one JSON object")
 	addRopeFlags(cmd, &g.rope)
+	addEvalOutFlags(cmd, &g.out, name)
 }
 
 // defaultGridMaxNew bounds the tokens passkey and babilong decode when
@@ -72,6 +106,9 @@ func (g gridFlags) setup(stderr io.Writer, cmd string, trials int) (*load.Loaded
 		return nil, eval.GridOptions{}, err
 	}
 	if err := checkCount("--max-new", g.maxNew, 0); err != nil {
+		return nil, eval.GridOptions{}, err
+	}
+	if err := g.out.prepare(); err != nil {
 		return nil, eval.GridOptions{}, err
 	}
 	l, err := loadEvalModel(g.model, g.tokenizer, g.rope)
@@ -103,12 +140,13 @@ func (g gridFlags) setup(stderr io.Writer, cmd string, trials int) (*load.Loaded
 // finish writes the heat map and prints the accuracy table or JSON;
 // trials describes how many trials each cell holds.
 func (g gridFlags) finish(stdout io.Writer, task, trials string, l *load.Loaded, res eval.GridResult) error {
-	out := gridOutput{Task: task, Model: g.model, RopeScaling: l.Model.Config.RopeScaling, GridResult: res, ByTask: byTask(res)}
-	if g.png != "" {
-		if err := gridHeatMap(task, g.model, res).Save(g.png); err != nil {
-			return err
-		}
-		out.PNG = g.png
+	out := gridOutput{Task: task, Model: g.model, RopeScaling: l.Model.Config.RopeScaling, GridResult: res, ByTask: byTask(res),
+		PNG: g.pngPath(task)}
+	if err := gridHeatMap(task, g.model, res).Save(out.PNG); err != nil {
+		return err
+	}
+	if err := g.out.writeResults(out); err != nil {
+		return err
 	}
 	if g.json {
 		return printJSON(stdout, out)
@@ -120,7 +158,7 @@ func (g gridFlags) finish(stdout io.Writer, task, trials string, l *load.Loaded,
 			fmt.Fprintf(stdout, "skipped length %d, depth %g: %s\n", c.Length, c.Depth, c.Skipped)
 		}
 	}
-	if math.IsNaN(res.Accuracy) {
+	if math.IsNaN(float64(res.Accuracy)) {
 		fmt.Fprintf(stdout, "\nno cell could run: every prompt is longer than its length\n")
 	} else {
 		fmt.Fprintf(stdout, "\noverall %.3f\n", res.Accuracy)
@@ -135,9 +173,7 @@ func (g gridFlags) finish(stdout io.Writer, task, trials string, l *load.Loaded,
 	if n := len(res.Trials) - maxShownTrials; n > 0 {
 		fmt.Fprintf(stdout, "(%d more trials in --json)\n", n)
 	}
-	if out.PNG != "" {
-		fmt.Fprintf(stdout, "heat map: %s\n", out.PNG)
-	}
+	fmt.Fprintf(stdout, "heat map: %s\n", out.PNG)
 	return nil
 }
 
@@ -166,7 +202,7 @@ func gridTable(res eval.GridResult) report.Table {
 				continue
 			}
 			row = append(row, fmt.Sprintf("%.2f", c.Accuracy))
-			sum += c.Accuracy
+			sum += float64(c.Accuracy)
 			ran++
 		}
 		mean := "skipped"
@@ -204,7 +240,7 @@ func gridHeatMap(task, modelPath string, res eval.GridResult) report.Figure {
 	for i, n := range res.Lengths {
 		yticks[i] = strconv.Itoa(n)
 		for j := range res.Depths {
-			values[i] = append(values[i], res.Cell(i, j).Accuracy) // NaN when skipped
+			values[i] = append(values[i], float64(res.Cell(i, j).Accuracy)) // NaN when skipped
 		}
 	}
 	h := report.HeatMap{Title: fmt.Sprintf("%s accuracy (%s)", task, filepath.Base(modelPath)), XLabel: "depth", YLabel: "prompt length (tokens)",
@@ -262,7 +298,7 @@ Prints an accuracy table (lengths × depths) and writes a heat map (--png).`,
 			return runPasskey(cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},
 	}
-	addGridFlags(cmd, &o.grid, "passkey.png")
+	addGridFlags(cmd, &o.grid, "passkey")
 	f := cmd.Flags()
 	f.IntVar(&o.trials, "trials", 5, "trials per length and depth")
 	f.StringVar(&o.template, "template", "", "JSON template file (default: llama.cpp's, built in)")
@@ -290,6 +326,13 @@ func runPasskey(stdout, stderr io.Writer, o passkeyOpts) error {
 	}
 	l, grid, err := o.grid.setup(stderr, "passkey", o.trials)
 	if err != nil {
+		return err
+	}
+	defer o.grid.out.close()
+	if err := o.grid.journal(stderr, "passkey", l, &grid, struct {
+		Template eval.PasskeyTemplate `json:"template"`
+		MaxKey   int                  `json:"max_key"`
+	}{popt.Template, o.maxKey}); err != nil {
 		return err
 	}
 	grid.Progress = newProgress(stderr, "passkey")

@@ -101,3 +101,37 @@ func TestPasskeyCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestGridResume damages finished grid runs' journals as a kill would and
+// checks that --resume gives byte-identical results.
+func TestGridResume(t *testing.T) {
+	dir := tinyModelDir(t, 128)
+	for _, tc := range []struct {
+		args    []string
+		journal string
+	}{
+		{[]string{"passkey", "--lengths", "100,300", "--depths", "0,1", "--trials", "2"}, "passkey"},
+		{[]string{"ruler", "--tasks", "niah_single,cwe", "--lengths", "300,1000", "--depths", "0,1", "--trials", "1", "--max-new", "3"}, "ruler-niah_single"},
+	} {
+		out := filepath.Join(t.TempDir(), "run")
+		args := append(tc.args, "--model", dir, "--seed", "5", "--out", out, "--json")
+		code, whole, errs := runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		jpath := filepath.Join(out, tc.journal+".journal.jsonl")
+		j, _ := os.ReadFile(jpath)
+		lines := strings.SplitAfter(string(j), "\n")
+		if len(lines) < 5 {
+			t.Fatalf("%s: journal of %d lines", tc.journal, len(lines))
+		}
+		os.WriteFile(jpath, []byte(strings.Join(lines[:4], "")+lines[4][:5]), 0o644)
+		code, resumed, errs := runCLI(t, append(args, "--resume")...)
+		if code != 0 || resumed != whole || !strings.Contains(errs, "resuming after 3 finished units") {
+			t.Fatalf("%v --resume: exit %d (%s)\n%s\nuninterrupted:\n%s", args, code, errs, resumed, whole)
+		}
+		if _, err := os.Stat(filepath.Join(out, "results.json")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -85,7 +85,7 @@ result.`,
 			return runRuler(cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},
 	}
-	addGridFlags(cmd, &o.grid, "")
+	addGridFlags(cmd, &o.grid, "ruler")
 	f := cmd.Flags()
 	f.StringSliceVar(&o.tasks, "tasks", eval.RulerTasks, "tasks to run")
 	f.IntVar(&o.trials, "trials", 5, "trials per task, length and depth")
@@ -126,6 +126,7 @@ func runRuler(stdout, stderr io.Writer, o rulerOpts) error {
 	if err != nil {
 		return err
 	}
+	defer o.grid.out.close()
 	out := rulerOutput{Model: o.grid.model, RopeScaling: l.Model.Config.RopeScaling, Seed: o.grid.seed,
 		Threshold: o.threshold, Lengths: grid.Lengths, Tasks: map[string]eval.GridResult{}}
 	for _, t := range o.tasks {
@@ -134,6 +135,11 @@ func runRuler(stdout, stderr io.Writer, o rulerOpts) error {
 			g.Depths, g.Trials = []float64{0}, o.trials*len(grid.Depths)
 		}
 		g.Progress = newProgress(stderr, "ruler "+t)
+		if err := o.grid.journal(stderr, "ruler-"+t, l, &g, struct {
+			Background fileStamp `json:"background"`
+		}{stampOf(o.background)}); err != nil {
+			return err
+		}
 		res, err := eval.RunGrid(l.Model, l.Tokenizer, g, builders[t])
 		if err != nil {
 			return fmt.Errorf("%s: %w", t, err)
@@ -142,11 +148,12 @@ func runRuler(stdout, stderr io.Writer, o rulerOpts) error {
 	}
 	means := out.summarize(o.tasks)
 	out.EffectiveLength = eval.EffectiveLength(grid.Lengths, means, o.threshold)
-	if o.grid.png != "" {
-		if err := out.heatMap(o.tasks, o.grid.png); err != nil {
-			return err
-		}
-		out.PNG = o.grid.png
+	out.PNG = o.grid.pngPath("ruler")
+	if err := out.heatMap(o.tasks, out.PNG); err != nil {
+		return err
+	}
+	if err := o.grid.out.writeResults(out); err != nil {
+		return err
 	}
 	if o.grid.json {
 		return printJSON(stdout, out)
@@ -160,7 +167,7 @@ func lengthScore(res eval.GridResult, i int) float64 {
 	sum, n := 0.0, 0
 	for j := range res.Depths {
 		if c := res.Cell(i, j); c.Skipped == "" {
-			sum += c.Accuracy
+			sum += float64(c.Accuracy)
 			n++
 		}
 	}
@@ -248,8 +255,6 @@ func (out rulerOutput) print(w io.Writer, o rulerOpts) error {
 	} else {
 		fmt.Fprintf(w, "\neffective length: below the threshold %.3f already at %d tokens\n", out.Threshold, slices.Min(out.Lengths))
 	}
-	if out.PNG != "" {
-		fmt.Fprintf(w, "heat map: %s\n", out.PNG)
-	}
+	fmt.Fprintf(w, "heat map: %s\n", out.PNG)
 	return nil
 }
