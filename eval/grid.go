@@ -68,10 +68,9 @@ type Cell struct {
 	Depth    float64 `json:"depth"`
 	Correct  int     `json:"correct"`
 	Trials   int     `json:"trials"`
-	Accuracy Float  `json:"accuracy"` // null when skipped
-	Skipped  string `json:"skipped,omitempty"`
+	Accuracy Float   `json:"accuracy"` // null when skipped
+	Skipped  string  `json:"skipped,omitempty"`
 }
-
 
 // GridResult holds every cell (lengths outer, depths inner) and trial.
 type GridResult struct {
