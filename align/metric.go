@@ -1,9 +1,11 @@
 package align
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 
+	"github.com/lsalign/lsalign/internal/journal"
 	"github.com/lsalign/lsalign/kernels"
 	"github.com/lsalign/lsalign/model"
 )
@@ -28,8 +30,12 @@ type MetricOptions struct {
 	// float rounding.
 	MaxBatchTokens int
 	// Progress, when set, is called each time a group of samples is done,
-	// with the number of finished and total samples.
-	Progress func(done, total int)
+	// with the number of finished and total samples and the mean so far.
+	Progress func(done, total int, mean float64)
+	// Units, when set, records each finished group of samples and takes the
+	// groups an interrupted run finished from it (see internal/journal);
+	// the result is the same either way.
+	Units journal.Units
 }
 
 // Default settings of MetricOptions.
@@ -176,12 +182,18 @@ func CheckContext(c model.Config, n int, extrapolate bool) error {
 		return nil
 	}
 	if c.Pos == model.PosRoPE && (c.RopeScaling.Type == "" || c.RopeScaling.Type == "none") {
-		return fmt.Errorf("length %d exceeds the model's training context %d; use a RoPE scaling (factor >= %.3g) or allow extrapolation",
-			n, limit, float64(n)/float64(limit))
+		return &BeyondContextError{fmt.Sprintf("length %d exceeds the model's training context %d; use a RoPE scaling (factor >= %.3g) or allow extrapolation",
+			n, limit, float64(n)/float64(limit))}
 	}
-	return fmt.Errorf("length %d exceeds the model's usable context %d (training context %d, rope scaling %q); allow extrapolation to run it anyway",
-		n, limit, c.MaxSeq, c.RopeScaling.Type)
+	return &BeyondContextError{fmt.Sprintf("length %d exceeds the model's usable context %d (training context %d, rope scaling %q); allow extrapolation to run it anyway",
+		n, limit, c.MaxSeq, c.RopeScaling.Type)}
 }
+
+// BeyondContextError is a length CheckContext refuses without
+// extrapolation, so that callers can say how to allow it.
+type BeyondContextError struct{ msg string }
+
+func (e *BeyondContextError) Error() string { return e.msg }
 
 // Misalignment estimates Long-Short Misalignment of m on docs (token ids,
 // each document tokenized once, BOS included where the tokenizer adds it):
@@ -230,13 +242,15 @@ func MisalignmentEach(m *model.Model, docs [][]int32, opt MetricOptions, each fu
 	// The kernel computes each value in float32, so float32 keeps them exactly.
 	values := make([]float32, 0, o.Samples)
 	group := make([]MetricSample, samplesPerGroup)
+	var sum float64
 	for len(values) < o.Samples {
 		g := group[:min(samplesPerGroup, o.Samples-len(values))]
 		drawer.draw(g)
-		if err := evaluator.evaluate(docs, g); err != nil {
+		if err := evaluateGroup(evaluator, docs, g, len(values)/samplesPerGroup, o.Units); err != nil {
 			return MetricResult{}, err
 		}
 		for _, s := range g {
+			sum += s.Value
 			values = append(values, float32(s.Value))
 			if each != nil {
 				if err := each(s); err != nil {
@@ -245,7 +259,7 @@ func MisalignmentEach(m *model.Model, docs [][]int32, opt MetricOptions, each fu
 			}
 		}
 		if o.Progress != nil {
-			o.Progress(len(values), o.Samples)
+			o.Progress(len(values), o.Samples, sum/float64(len(values)))
 		}
 	}
 	lo, hi := o.lengthRange()
@@ -260,4 +274,38 @@ func MisalignmentEach(m *model.Model, docs [][]int32, opt MetricOptions, each fu
 	res.Mean, res.Stderr = MeanStderr(values)
 	res.CI95 = BootstrapMeanCI(values, 0.95, bootstrapResamples, o.Seed^bootstrapSeedMix)
 	return res, nil
+}
+
+// evaluateGroup evaluates group number gi, or takes its values from units
+// when an interrupted run finished it (after checking that the journal
+// drew the same samples).
+func evaluateGroup(ev *groupEvaluator, docs [][]int32, g []MetricSample, gi int, units journal.Units) error {
+	if units != nil {
+		if raw, ok := units.Done(gi); ok {
+			var rec []MetricSample
+			if err := json.Unmarshal(raw, &rec); err != nil || len(rec) != len(g) {
+				return fmt.Errorf("misalignment: resuming group %d: the journal holds no group of %d samples", gi, len(g))
+			}
+			for i, r := range rec {
+				if r.Doc != g[i].Doc || r.End != g[i].End || r.L1 != g[i].L1 || r.L2 != g[i].L2 {
+					return fmt.Errorf("misalignment: resuming group %d: sample %d differs from the journal's (other text or settings)", gi, i)
+				}
+				g[i].Value = r.Value
+			}
+			return nil
+		}
+	}
+	if err := ev.evaluate(docs, g); err != nil {
+		return err
+	}
+	for i, smp := range g {
+		if math.IsNaN(smp.Value) || math.IsInf(smp.Value, 0) {
+			return fmt.Errorf("misalignment: sample %d (document %d, end %d, lengths %d and %d) is %v: the model's logits overflow",
+				gi*samplesPerGroup+i, smp.Doc, smp.End, smp.L1, smp.L2, smp.Value)
+		}
+	}
+	if units != nil {
+		return units.Record(gi, g)
+	}
+	return nil
 }

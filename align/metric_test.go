@@ -252,7 +252,7 @@ func TestMetricDeterministic(t *testing.T) {
 		t.Fatalf("bootstrap intervals differ: %v vs %v", ra.CI95, rb.CI95)
 	}
 	var progress []int
-	_, _, err := Misalignment(m, docs, MetricOptions{Samples: 70, Progress: func(done, total int) {
+	_, _, err := Misalignment(m, docs, MetricOptions{Samples: 70, Progress: func(done, total int, _ float64) {
 		if total != 70 {
 			t.Errorf("progress total %d, want 70", total)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -26,13 +27,31 @@ type misalignOpts struct {
 	json                   bool
 	dump                   string
 	rope                   ropeFlags
+	out                    evalOut
+}
+
+// misalignSettings decide misalign's numbers: a journal made with others
+// cannot be resumed.
+type misalignSettings struct {
+	Model       fileStamp           `json:"model"`
+	Tokenizer   fileStamp           `json:"tokenizer"`
+	Tokens      string              `json:"tokens_sha256"`
+	Samples     int                 `json:"samples"`
+	Seed        uint64              `json:"seed"`
+	LTrain      int                 `json:"l_train"`
+	Divergence  string              `json:"divergence"`
+	FracLo      float64             `json:"frac_lo"`
+	FracHi      float64             `json:"frac_hi"`
+	RopeScaling kernels.RopeScaling `json:"rope_scaling"`
 }
 
 // misalignResult is the summary `misalign --json` prints.
 type misalignResult struct {
 	align.MetricResult
 	RopeScaling kernels.RopeScaling `json:"rope_scaling"`
-	Seconds     float64             `json:"seconds"`
+	// Seconds is printed, not part of the JSON: a resumed run's results
+	// are byte-identical to an uninterrupted one's.
+	Seconds float64 `json:"-"`
 }
 
 func newMisalignCmd() *cobra.Command {
@@ -61,6 +80,9 @@ It reports the mean, its standard error, a 95% percentile-bootstrap interval (20
 resamples), and the settings; --dump writes one JSON line per sample with the document
 index, end, l1, l2 and value, so any value can be checked with two forward passes.
 
+Files go to --out (default runs/misalign): results.json and a journal of finished groups
+of samples that --resume continues from, with the same numbers as an uninterrupted run.
+
 l_train may not exceed the model's training context unless a RoPE scaling allows it
 (factor × context) or --extrapolate is given (never past learned positions).`,
 		Example: `  lsalign misalign --model stories260K.bin --tokenizer tok512.bin --text austen-emma.txt
@@ -85,6 +107,7 @@ l_train may not exceed the model's training context unless a RoPE scaling allows
 	f.BoolVar(&o.json, "json", false, "print the summary as one JSON object")
 	f.StringVar(&o.dump, "dump", "", "write every sample as a JSON line {doc, end, l1, l2, value} to this file")
 	addRopeFlags(cmd, &o.rope)
+	addEvalOutFlags(cmd, &o.out, "misalign")
 	return cmd
 }
 
@@ -114,14 +137,30 @@ func runMisalign(stdout, stderr io.Writer, o misalignOpts) error {
 	opt := align.MetricOptions{
 		Divergence: div, LTrain: o.lTrain, FracLo: o.fracLo, FracHi: o.fracHi,
 		Samples: o.samples, Seed: o.seed, Extrapolate: o.extrapolate,
-		Progress: newProgress(stderr, "misalignment"),
+		Progress: newValueProgress(stderr, "misalignment", "samples", div.String()),
+	}
+	if err := o.out.prepare(); err != nil {
+		return err
+	}
+	defer o.out.close()
+	if opt.Units, err = o.out.units(stderr, "misalign", misalignSettings{Model: stampOf(o.model), Tokenizer: stampOf(o.tokenizer),
+		Tokens: tokensDigest(docs), Samples: o.samples, Seed: o.seed, LTrain: o.lTrain, Divergence: div.String(),
+		FracLo: o.fracLo, FracHi: o.fracHi, RopeScaling: l.Model.Config.RopeScaling}); err != nil {
+		return err
 	}
 	res, err := measureMisalignment(l, docs, opt, o.dump)
+	var beyond *align.BeyondContextError
+	if errors.As(err, &beyond) {
+		return fmt.Errorf("%w (--extrapolate runs it anyway; a --rope-scaling extends the context)", err)
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", o.model, err)
 	}
 	res.Model, res.Text = o.model, o.text
 	out := misalignResult{MetricResult: res, RopeScaling: l.Model.Config.RopeScaling, Seconds: time.Since(start).Seconds()}
+	if err := o.out.writeResults(out); err != nil {
+		return err
+	}
 	if o.json {
 		return printJSON(stdout, out)
 	}

@@ -266,3 +266,41 @@ func lastLogProbs(t *testing.T, m *model.Model, tokens []int32) []float64 {
 	}
 	return out
 }
+
+// TestMisalignResume damages a finished run's journal as a kill would and
+// checks that --resume gives byte-identical results and dump.
+func TestMisalignResume(t *testing.T) {
+	dir := tinyModelDir(t, 32)
+	text := textFile(t, "a.txt", 800)
+	out := filepath.Join(t.TempDir(), "run")
+	dump := filepath.Join(t.TempDir(), "d.jsonl")
+	args := []string{"misalign", "--model", dir, "--text", text, "--samples", "200", "--seed", "4", "--dump", dump, "--out", out, "--json"}
+	code, whole, errs := runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	wholeDump, _ := os.ReadFile(dump)
+	jpath := filepath.Join(out, "misalign.journal.jsonl")
+	j, _ := os.ReadFile(jpath)
+	lines := strings.SplitAfter(string(j), "\n")
+	if len(lines) != 6 { // header, 4 groups (64, 64, 64, 8), ""
+		t.Fatalf("journal of %d lines", len(lines))
+	}
+	os.WriteFile(jpath, []byte(lines[0]+lines[1]+lines[2][:30]), 0o644)
+	code, resumed, errs := runCLI(t, append(args, "--resume")...)
+	resumedDump, _ := os.ReadFile(dump)
+	if code != 0 || resumed != whole || string(resumedDump) != string(wholeDump) || !strings.Contains(errs, "resuming after 1 finished units") {
+		t.Fatalf("--resume: exit %d (%s)\n%s\nuninterrupted:\n%s", code, errs, resumed, whole)
+	}
+	// A journal of another text is refused, naming what changed.
+	other := textFile(t, "b.txt", 900)
+	code, _, errs = runCLI(t, "misalign", "--model", dir, "--text", other, "--samples", "200", "--seed", "4", "--out", out, "--resume")
+	if code != 1 || !strings.Contains(errs, "tokens_sha256") {
+		t.Fatalf("resume on another text: exit %d, %q", code, errs)
+	}
+	// Lengths beyond the context name the flag that allows them.
+	code, _, errs = runCLI(t, "misalign", "--model", dir, "--text", text, "--l-train", "64", "--samples", "4")
+	if code != 1 || !strings.Contains(errs, "--extrapolate runs it anyway") {
+		t.Fatalf("l_train beyond the context: exit %d, %q", code, errs)
+	}
+}
