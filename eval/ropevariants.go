@@ -1,10 +1,12 @@
 package eval
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 
 	"github.com/lsalign/lsalign/align"
+	"github.com/lsalign/lsalign/internal/journal"
 	"github.com/lsalign/lsalign/kernels"
 	"github.com/lsalign/lsalign/model"
 	"github.com/lsalign/lsalign/tokenizer"
@@ -27,6 +29,9 @@ type RopeVariantOptions struct {
 	Seed          uint64         // passkey cases
 	// Log, when set, receives a line as each measurement starts.
 	Log func(format string, args ...any)
+	// Units, when set, records each measured variant and takes those an
+	// interrupted run measured from it (see internal/journal).
+	Units journal.Units
 }
 
 func (o RopeVariantOptions) withDefaults() RopeVariantOptions {
@@ -92,7 +97,16 @@ func RopeVariants(m *model.Model, tok *tokenizer.Tokenizer, docs [][]int32, opt 
 		return PPLOptions{Ctx: n, Convention: o.PPLConvention, ReplaceFirst: AddsBOS(tok), BOS: tok.BOS()}
 	}
 	var out []Variant
-	for _, s := range scalings {
+	for i, s := range scalings {
+		if raw, ok := unitDone(o.Units, i); ok {
+			var v Variant
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return nil, fmt.Errorf("resuming variant %d: %w", i, err)
+			}
+			o.Log("%s: measured before the interruption", v.Name)
+			out = append(out, v)
+			continue
+		}
 		if err := m.SetRopeScaling(s); err != nil {
 			return nil, err
 		}
@@ -131,6 +145,11 @@ func RopeVariants(m *model.Model, tok *tokenizer.Tokenizer, docs [][]int32, opt 
 				continue
 			}
 			v.Scores[fmt.Sprintf("passkey_%dx", k)] = float64(g.Accuracy)
+		}
+		if o.Units != nil {
+			if err := o.Units.Record(i, v); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, v)
 	}

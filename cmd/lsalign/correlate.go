@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -12,6 +13,7 @@ import (
 	"github.com/lsalign/lsalign/align"
 	"github.com/lsalign/lsalign/eval"
 	"github.com/lsalign/lsalign/experiment"
+	"github.com/lsalign/lsalign/internal/atomicfile"
 	"github.com/lsalign/lsalign/report"
 )
 
@@ -29,6 +31,7 @@ type correlateOpts struct {
 	png           string
 	markdown      string
 	json          bool
+	out           evalOut
 }
 
 // correlateOutput is what `correlate --json` prints.
@@ -64,8 +67,11 @@ measures misalignment at the training context L (--samples, the same samples for
 the validation loss (NLL) at L, and perplexity and passkey accuracy at 2L and 4L, writes
 the variants to --write-variants (so they can be correlated again) and correlates them.
 
-Prints the variants and the correlations as Markdown tables (also to --markdown) and
-writes scatter plots of each predictor against each score (--png).`,
+Prints the variants and the correlations as Markdown tables and writes into --out
+(default runs/correlate): results.json, correlation.md, correlation.png (scatter plots of
+each predictor against each score) and, with --variants, variants.json and a journal of
+measured variants that --resume continues from. --png, --markdown and --write-variants
+put those files elsewhere.`,
 		Example: `  lsalign correlate runs/*.json
   lsalign correlate --variants rope-scaling --model stories260K.gguf --text emma.txt --samples 200
   lsalign correlate variants.json --json`,
@@ -81,12 +87,13 @@ writes scatter plots of each predictor against each score (--png).`,
 	f.IntVar(&o.samples, "samples", 200, "--variants: misalignment samples per variant")
 	f.IntVar(&o.maxTokens, "max-tokens", 32768, "--variants: tokens of each document used for perplexity (0 = all)")
 	f.IntVar(&o.passkeyTrials, "passkey-trials", 3, "--variants: passkey trials per length and depth (depths 0, 0.5, 1)")
-	f.StringVar(&o.writeVariants, "write-variants", "variants.json", "--variants: where to write the variant set")
+	f.StringVar(&o.writeVariants, "write-variants", "", "--variants: where to write the variant set (default variants.json in --out)")
 	f.IntVar(&o.resamples, "resamples", 2000, "bootstrap resamples")
 	f.Uint64Var(&o.seed, "seed", 0, "seed of the bootstrap (and of --variants' samples and passkeys)")
-	f.StringVar(&o.png, "png", "correlate.png", "scatter plots of predictors against scores (\"\" for none)")
-	f.StringVar(&o.markdown, "markdown", "", "also write the Markdown tables to this file")
+	f.StringVar(&o.png, "png", "", "scatter plots of predictors against scores (default correlation.png in --out)")
+	f.StringVar(&o.markdown, "markdown", "", "the Markdown tables (default correlation.md in --out)")
 	f.BoolVar(&o.json, "json", false, "print variants and correlations as one JSON object")
+	addEvalOutFlags(cmd, &o.out, "correlate")
 	return cmd
 }
 
@@ -94,6 +101,13 @@ func runCorrelate(stdout, stderr io.Writer, args []string, o correlateOpts) erro
 	if o.resamples < 1 {
 		return usagef("--resamples must be positive, got %d", o.resamples)
 	}
+	if err := o.out.prepare(); err != nil {
+		return err
+	}
+	defer o.out.close()
+	o.png = cmp.Or(o.png, o.out.path("correlation.png"))
+	o.markdown = cmp.Or(o.markdown, o.out.path("correlation.md"))
+	o.writeVariants = cmp.Or(o.writeVariants, o.out.path("variants.json"))
 	var variants []eval.Variant
 	switch o.variants {
 	case "":
@@ -131,17 +145,18 @@ func runCorrelate(stdout, stderr io.Writer, args []string, o correlateOpts) erro
 	}
 	rows := eval.CorrelateVariants(variants, o.resamples, o.seed)
 	out := correlateOutput{Variants: variants, Correlations: rows, Resamples: o.resamples, Seed: o.seed}
-	if o.png != "" && len(rows) > 0 {
+	if len(rows) > 0 {
 		if err := scatterFigure(variants, rows).Save(o.png); err != nil {
 			return err
 		}
 		out.PNG = o.png
 	}
 	md := correlateMarkdown(variants, rows, o.resamples)
-	if o.markdown != "" {
-		if err := os.WriteFile(o.markdown, []byte(md), 0o644); err != nil {
-			return err
-		}
+	if err := atomicfile.WriteBytes(o.markdown, []byte(md)); err != nil {
+		return err
+	}
+	if err := o.out.writeResults(out); err != nil {
+		return err
 	}
 	if o.json {
 		return printJSON(stdout, out)
@@ -166,30 +181,33 @@ func ropeScalingVariants(stderr io.Writer, o correlateOpts) ([]eval.Variant, err
 	if err != nil {
 		return nil, err
 	}
+	units, err := o.out.units(stderr, "correlate-variants", struct {
+		Model         fileStamp `json:"model"`
+		Tokenizer     fileStamp `json:"tokenizer"`
+		Tokens        string    `json:"tokens_sha256"`
+		Samples       int       `json:"samples"`
+		MaxTokens     int       `json:"max_tokens"`
+		PasskeyTrials int       `json:"passkey_trials"`
+		Seed          uint64    `json:"seed"`
+	}{stampOf(o.model), stampOf(o.tokenizer), tokensDigest(docs), o.samples, o.maxTokens, o.passkeyTrials, o.seed})
+	if err != nil {
+		return nil, err
+	}
 	vs, err := eval.RopeVariants(l.Model, l.Tokenizer, docs, eval.RopeVariantOptions{
 		Misalign:      align.MetricOptions{Samples: o.samples, Seed: o.seed},
 		MaxTokens:     o.maxTokens,
 		PasskeyTrials: o.passkeyTrials,
 		Seed:          o.seed,
 		Log:           func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) },
+		Units:         units,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if o.writeVariants != "" {
-		f, err := os.Create(o.writeVariants)
-		if err != nil {
-			return nil, err
-		}
-		err = printJSON(f, eval.VariantSet{Variants: vs})
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(stderr, "variants written to %s\n", o.writeVariants)
+	if err := atomicfile.Write(o.writeVariants, func(w io.Writer) error { return printJSON(w, eval.VariantSet{Variants: vs}) }); err != nil {
+		return nil, err
 	}
+	fmt.Fprintf(stderr, "variants written to %s\n", o.writeVariants)
 	return vs, nil
 }
 

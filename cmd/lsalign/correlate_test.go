@@ -123,6 +123,28 @@ func TestCorrelateRopeScalingVariants(t *testing.T) {
 	if code != 0 || !strings.Contains(again, `"predictor":"misalignment"`) || !strings.Contains(out, `"ppl_2x"`) {
 		t.Fatalf("exit %d: %s", code, again)
 	}
+	// Interrupted after three variants (and half of the fourth line), the
+	// run resumes with the same results.
+	run := filepath.Join(t.TempDir(), "run")
+	args := []string{"correlate", "--variants", "rope-scaling", "--model", dir, "--text", text,
+		"--samples", "8", "--passkey-trials", "1", "--out", run, "--json"}
+	code, whole, errs := runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	jpath := filepath.Join(run, "correlate-variants.journal.jsonl")
+	j, _ := os.ReadFile(jpath)
+	lines := strings.SplitAfter(string(j), "\n")
+	os.WriteFile(jpath, []byte(strings.Join(lines[:4], "")+lines[4][:20]), 0o644)
+	code, resumed, errs := runCLI(t, append(args, "--resume")...)
+	if code != 0 || resumed != whole || !strings.Contains(errs, "resuming after 3 finished units") {
+		t.Fatalf("--resume: exit %d (%s)\n%s\nuninterrupted:\n%s", code, errs, resumed, whole)
+	}
+	for _, f := range []string{"variants.json", "correlation.md", "correlation.png", "results.json"} {
+		if _, err := os.Stat(filepath.Join(run, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestPredictorTitle: the known predictors read as words in tables and
